@@ -68,7 +68,9 @@ def find_verilator() -> VerilatorInstall:
             continue
         version = _system_verilator_version(exe) if path.exists() else None
         if version is not None and version >= MIN_VERILATOR:
-            return VerilatorInstall(path.parent, None, "%d.%03d" % version, from_wheel=False)
+            return VerilatorInstall(
+                path.parent, None, f"{version[0]}.{version[1]:03d}", from_wheel=False
+            )
     if wheel is not None:
         return VerilatorInstall(wheel / "bin", wheel, "5.048 (PyPI wheel)", from_wheel=True)
     raise ToolchainError(

@@ -1,0 +1,116 @@
+"""pytest-side helpers: named configurations, one build per (simulator, DUT, config), run cocotb.
+
+Every pytest runner in tb/ goes through :func:`run_cocotb`, so the toolchain quirks
+(tb.toolchain), build-folder naming (xdist-safe), waves, coverage files, seeds and the
+"zero tests ran" check live in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import yaml
+from cocotb_tools.check_results import get_results
+from cocotb_tools.runner import get_runner
+
+from tb.toolchain import apply_simulator_env
+
+ROOT = Path(__file__).resolve().parents[2]
+RTL_DIR = ROOT / "rtl"
+CONFIG_FILE = ROOT / "configs" / "flexcim.yaml"
+
+
+def current_sim() -> str:
+    """Simulator chosen by the SIM environment variable (default verilator)."""
+    return os.environ.get("SIM", "verilator")
+
+
+def load_configs(path: Path = CONFIG_FILE) -> dict[str, dict[str, int]]:
+    """Named RTL configurations from configs/flexcim.yaml."""
+    with path.open() as handle:
+        data = yaml.safe_load(handle)
+    return {
+        name: {key: int(value) for key, value in params.items()} for name, params in data.items()
+    }
+
+
+def rtl_sources(*modules: str) -> list[Path]:
+    """Paths of rtl/<module>.sv for the given module names, checked to exist."""
+    paths = [RTL_DIR / f"{module}.sv" for module in modules]
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise FileNotFoundError(f"RTL sources missing: {', '.join(missing)}")
+    return paths
+
+
+def build_dir_for(sim: str, toplevel: str, tag: str) -> Path:
+    """Unique build folder per simulator x DUT x configuration (safe under pytest-xdist)."""
+    return ROOT / "sim_build" / sim / f"{toplevel}-{tag}"
+
+
+def run_cocotb(
+    *,
+    toplevel: str,
+    sources: Sequence[Path],
+    test_module: str,
+    parameters: Mapping[str, int],
+    tag: str,
+    sim: str | None = None,
+    testcase: str | Sequence[str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    coverage: bool = False,
+    seed: int | None = None,
+    results_name: str | None = None,
+) -> int:
+    """Build (incrementally) and run ``test_module`` on ``toplevel``; return the tests run.
+
+    Raises AssertionError when a cocotb test failed or when no test ran at all.
+    ``coverage=True`` builds Verilator with line+toggle coverage and writes
+    ``<build_dir>/coverage_<results_name>.dat``.
+    """
+    sim = sim or current_sim()
+    apply_simulator_env(sim)
+    waves = os.environ.get("WAVES", "0") == "1"
+    build_tag = f"{tag}-cov" if coverage else tag
+    build_dir = build_dir_for(sim, toplevel, build_tag)
+    build_args: list[str] = []
+    if sim == "verilator":
+        build_args = ["-Wall", "--assert", "-Wno-fatal", "-O2", "--x-assign", "unique"]
+        if coverage:
+            build_args += ["--coverage-line", "--coverage-toggle"]
+    else:
+        build_args = ["-g2012"]
+    runner = get_runner(sim)
+    runner.build(
+        sources=list(sources),
+        hdl_toplevel=toplevel,
+        parameters=dict(parameters),
+        build_dir=build_dir,
+        build_args=build_args,
+        timescale=("1ns", "1ps"),
+        waves=waves,
+    )
+    env = {f"PARAM_{name}": str(value) for name, value in parameters.items()}
+    env.update(extra_env or {})
+    name = results_name or build_tag
+    plusargs: list[str] = []
+    if coverage and sim == "verilator":
+        plusargs.append(f"+verilator+coverage+file+{build_dir / f'coverage_{name}.dat'}")
+    results = runner.test(
+        test_module=test_module,
+        hdl_toplevel=toplevel,
+        build_dir=build_dir,
+        test_dir=build_dir,
+        testcase=testcase,
+        extra_env=env,
+        plusargs=plusargs,
+        waves=waves,
+        seed=seed,
+        results_xml=str(build_dir / f"{name}.result.xml"),
+    )
+    n_tests, n_failed = get_results(results)
+    assert n_tests > 0, f"{test_module} on {toplevel}: no cocotb test ran"
+    assert n_failed == 0, f"{test_module} on {toplevel}: {n_failed} of {n_tests} tests failed"
+    return n_tests
