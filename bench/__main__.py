@@ -1,0 +1,31 @@
+"""`make bench`: run every benchmark in one go and print their tables.
+
+Each benchmark module has a ``main()``; names can be given to run a subset:
+``python -m bench golden_bench speedup_table``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+
+BENCHES = ("golden_bench", "speedup_table", "rtl_bench", "tb_bench", "flow_bench")
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHES)
+    unknown = sorted(set(names) - set(BENCHES))
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; choose from {list(BENCHES)}", file=sys.stderr)
+        return 2
+    for name in names:
+        print(f"\n## bench.{name}\n", flush=True)
+        start = time.perf_counter()
+        importlib.import_module(f"bench.{name}").main()
+        print(f"\n(bench.{name} took {time.perf_counter() - start:.1f} s)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
