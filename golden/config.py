@@ -1,0 +1,175 @@
+"""Hardware configuration of the FlexCiM core and the layer -> hardware pattern rule.
+
+One `HwConfig` holds the RTL parameters (docs/ARCHITECTURE.md §0-§1); `hw_pattern` decides how
+a layer's N:M pattern runs on the macro, `csr_error_code` mirrors the core's start checks (§3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import yaml
+
+# configs/flexcim.yaml, the single source of truth for named configurations.
+_DEFAULT_CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "flexcim.yaml"
+
+
+class UnsupportedPattern(ValueError):
+    """A layer or hardware N:M pattern the macro cannot run (the message names the rule)."""
+
+
+def is_pow2(x: int) -> bool:
+    return x >= 1 and (x & (x - 1)) == 0
+
+
+def log2_exact(x: int) -> int:
+    if not is_pow2(x):
+        raise ValueError(f"{x} is not a power of two")
+    return x.bit_length() - 1
+
+
+def _roundup8(bits: int) -> int:
+    return (bits + 7) // 8 * 8
+
+
+@dataclass(frozen=True)
+class HwConfig:
+    """RTL parameters of one core (FLEXCIM.md §2). Validated on construction."""
+
+    P: int = 4  # sub-macros, power of two
+    R: int = 16  # rows per sub-macro, power of two
+    C: int = 16  # columns (output channels) per macro
+    WB: int = 8  # weight bits, signed
+    AB: int = 8  # activation bits, signed
+    ACC: int = 32  # accumulator / output bits, signed, wrapping
+    MAX_TOK: int = 16  # tokens one job holds
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"HwConfig.{name} must be an int, got {value!r}")
+        # PARAMS CSR packs P, R, C, MAX_TOK into 8-bit fields.
+        if not (is_pow2(self.P) and 2 <= self.P <= 128):
+            raise ValueError(f"P={self.P}: must be a power of two in 2..128")
+        if not (is_pow2(self.R) and 2 <= self.R <= 128):
+            raise ValueError(f"R={self.R}: must be a power of two in 2..128")
+        if not 1 <= self.C <= 255:
+            raise ValueError(f"C={self.C}: must be in 1..255")
+        # Images are int8 arrays, so operands are at most 8 bits.
+        for name in ("WB", "AB"):
+            bits = getattr(self, name)
+            if not 2 <= bits <= 8:
+                raise ValueError(f"{name}={bits}: must be in 2..8")
+        if not self.merge_bits <= self.ACC <= 64:
+            raise ValueError(
+                f"ACC={self.ACC}: must be in {self.merge_bits}..64 "
+                f"(one pass's merged sum needs WB+AB+log2 R+log2 P = {self.merge_bits} bits)"
+            )
+        if not 1 <= self.MAX_TOK <= 255:
+            raise ValueError(f"MAX_TOK={self.MAX_TOK}: must be in 1..255")
+
+    @classmethod
+    def named(cls, name: str, path: Path | None = None) -> HwConfig:
+        """The configuration `name` of configs/flexcim.yaml (or of `path`)."""
+        src = path or _DEFAULT_CONFIGS
+        table = yaml.safe_load(Path(src).read_text())
+        if not isinstance(table, dict) or name not in table:
+            known = sorted(table) if isinstance(table, dict) else []
+            raise KeyError(f"no configuration {name!r} in {src} (known: {known})")
+        return cls(**table[name])
+
+    def params(self) -> dict[str, int]:
+        """RTL parameter dict, e.g. for cocotb_tools.runner(parameters=...)."""
+        return asdict(self)
+
+    @property
+    def QW(self) -> int:
+        """Bits of the pair select q."""
+        return max(1, log2_exact(self.P))
+
+    @property
+    def A_LANES(self) -> int:
+        """Activation lanes per beat: P sets x 2P lanes."""
+        return 2 * self.P * self.P
+
+    @property
+    def W_TDATA(self) -> int:
+        return _roundup8(self.C * self.WB + self.C + self.QW)
+
+    @property
+    def A_TDATA(self) -> int:
+        return self.A_LANES * self.AB
+
+    @property
+    def Y_TDATA(self) -> int:
+        return self.C * self.ACC
+
+    @property
+    def product_bits(self) -> int:
+        return self.WB + self.AB
+
+    @property
+    def column_bits(self) -> int:
+        """Width of a column adder tree's output (sum over R rows)."""
+        return self.product_bits + log2_exact(self.R)
+
+    @property
+    def merge_bits(self) -> int:
+        """Width of the merge tree's output (sum over P sub-macros)."""
+        return self.column_bits + log2_exact(self.P)
+
+
+def hw_pattern_error(n_hw: int, m_hw: int, P: int) -> str | None:
+    """Why the hardware cannot run `(n_hw, m_hw)`, or None (ARCHITECTURE §1 table)."""
+    if not (is_pow2(n_hw) and n_hw <= P):
+        return f"N_hw={n_hw} must be a power of two in 1..P={P}"
+    if not (m_hw % 2 == 0 and 2 <= m_hw <= 2 * P):
+        return f"M_hw={m_hw} must be even and in 2..2P={2 * P}"
+    if n_hw > m_hw:
+        return f"N_hw={n_hw} > M_hw={m_hw}"
+    return None
+
+
+def hw_pattern(n: int, m: int, P: int) -> tuple[int, int]:
+    """Hardware pattern `(N_hw, M_hw)` running layer pattern `n:m` (dense -> (P, P))."""
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (n, m, P)):
+        raise TypeError(f"hw_pattern takes ints, got n={n!r} m={m!r} P={P!r}")
+    if not is_pow2(P):
+        raise ValueError(f"P={P} must be a power of two")
+    if n < 1 or m < n:
+        raise UnsupportedPattern(f"{n}:{m}: need 1 <= N <= M")
+    if n == m:
+        return P, P  # dense: every pair takes both slots, the dense DCiM mode
+    why = hw_pattern_error(n, m, P)
+    if why is not None:
+        raise UnsupportedPattern(f"{n}:{m} at P={P}: {why}")
+    return n, m
+
+
+def csr_error_code(n_hw: int, m_hw: int, tokens: int, passes: int, cfg: HwConfig) -> int:
+    """Error code the core reports at start (0 = ok); checked in the §3 order."""
+    if not (is_pow2(n_hw) and n_hw <= cfg.P):
+        return 1
+    if m_hw % 2 != 0 or m_hw == 0 or m_hw > 2 * cfg.P:
+        return 2
+    if n_hw > m_hw:
+        return 3
+    if tokens == 0 or tokens > cfg.MAX_TOK:
+        return 4
+    if passes == 0:
+        return 5
+    return 0
+
+
+def supported_patterns(P: int, max_m: int = 8) -> list[tuple[int, int]]:
+    """Every layer pattern `(n, m)`, `1 <= n <= m <= max_m`, that `hw_pattern` accepts."""
+    out = []
+    for m in range(1, max_m + 1):
+        for n in range(1, m + 1):
+            try:
+                hw_pattern(n, m, P)
+            except UnsupportedPattern:
+                continue
+            out.append((n, m))
+    return out

@@ -1,0 +1,297 @@
+"""Stimulus file `flexcim-stimulus` v1 (docs/ARCHITECTURE.md §6): FLOW export -> tb replay.
+
+An `.npz` without pickled objects: a JSON header in a 0-d str array plus, per layer `i`,
+`L{i}_weight`, `L{i}_scale`, `L{i}_mask`, `L{i}_act`, `L{i}_act_scale`. Everything is
+validated on save and on load; errors are `StimulusError` naming the layer and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from golden.masks import nm_mask
+from golden.nm_format import NMViolation, check_nm, check_nm_args, quantize_per_channel
+
+FORMAT = "flexcim-stimulus"
+VERSION = 1
+_ARRAYS = ("weight", "scale", "mask", "act", "act_scale")
+
+
+class StimulusError(ValueError):
+    """An invalid stimulus file or object; the message names the layer and the problem."""
+
+
+@dataclass(frozen=True)
+class StimulusLayer:
+    name: str
+    n: int
+    m: int
+    outlier_ratio: float
+    locality: float
+    weight: np.ndarray  # int8 (Cout, K), pruned and quantised, zero outside `mask`
+    scale: np.ndarray  # float32 (Cout,), per output channel
+    mask: np.ndarray  # bool (Cout, K), n:m
+    act: np.ndarray  # int8 (tokens, K)
+    act_scale: float  # stored as float32 ()
+
+
+@dataclass(frozen=True)
+class Stimulus:
+    model: str
+    source: dict = field(default_factory=dict)
+    layers: list[StimulusLayer] = field(default_factory=list)
+
+
+def _check_array(where: str, what: str, a: object, dtype: type, shape: tuple[int, ...]) -> None:
+    if not isinstance(a, np.ndarray):
+        raise StimulusError(f"{where}: {what} is a {type(a).__name__}, not a numpy array")
+    if a.dtype != np.dtype(dtype):
+        raise StimulusError(f"{where}: {what} has dtype {a.dtype}, expected {np.dtype(dtype)}")
+    if a.shape != shape:
+        raise StimulusError(f"{where}: {what} has shape {a.shape}, expected {shape}")
+
+
+def _validate_layer(i: int, layer: StimulusLayer) -> None:
+    where = f"layer {i} ({getattr(layer, 'name', '?')!r})"
+    if not isinstance(layer.name, str) or not layer.name:
+        raise StimulusError(f"{where}: name must be a non-empty str")
+    try:
+        check_nm_args(layer.n, layer.m)
+    except ValueError as e:
+        raise StimulusError(f"{where}: bad pattern: {e}") from None
+    for what in ("outlier_ratio", "locality"):
+        v = getattr(layer, what)
+        if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
+            raise StimulusError(f"{where}: {what}={v!r} must be a finite number")
+    w = layer.weight
+    if not isinstance(w, np.ndarray) or w.ndim != 2 or min(w.shape) < 1:
+        shape = getattr(w, "shape", None)
+        raise StimulusError(f"{where}: weight must be a non-empty 2-D array, got shape {shape}")
+    cout, k = w.shape
+    _check_array(where, "weight", w, np.int8, (cout, k))
+    _check_array(where, "scale", layer.scale, np.float32, (cout,))
+    if not np.all(np.isfinite(layer.scale) & (layer.scale > 0)):
+        raise StimulusError(f"{where}: scale must be finite and > 0")
+    _check_array(where, "mask", layer.mask, np.bool_, (cout, k))
+    act = layer.act
+    if not isinstance(act, np.ndarray) or act.ndim != 2 or act.shape[0] < 1:
+        shape = getattr(act, "shape", None)
+        raise StimulusError(f"{where}: act must be a 2-D (tokens >= 1, K) array, got {shape}")
+    _check_array(where, "act", act, np.int8, (act.shape[0], k))
+    s = layer.act_scale
+    if not isinstance(s, int | float | np.floating) or not (math.isfinite(s) and s > 0):
+        raise StimulusError(f"{where}: act_scale={s!r} must be a finite number > 0")
+    try:
+        check_nm(layer.mask, layer.n, layer.m)
+    except NMViolation as e:
+        raise StimulusError(f"{where}: mask is {e}") from None
+    outside = np.argwhere((w != 0) & ~layer.mask)
+    if outside.size:
+        r, c = (int(v) for v in outside[0])
+        raise StimulusError(
+            f"{where}: weight non-zero outside the mask at [{r}, {c}] ({len(outside)} such entries)"
+        )
+
+
+def validate_stimulus(stim: Stimulus) -> None:
+    """Raise `StimulusError` unless `stim` is a valid v1 stimulus."""
+    if not isinstance(stim.model, str):
+        raise StimulusError(f"model must be a str, got {stim.model!r}")
+    if not isinstance(stim.source, dict):
+        raise StimulusError(f"source must be a dict, got {type(stim.source).__name__}")
+    try:
+        json.dumps(stim.source)
+    except (TypeError, ValueError) as e:
+        raise StimulusError(f"source is not JSON-serialisable: {e}") from None
+    if not stim.layers:
+        raise StimulusError("stimulus has no layers")
+    seen: set[str] = set()
+    for i, layer in enumerate(stim.layers):
+        if not isinstance(layer, StimulusLayer):
+            raise StimulusError(f"layer {i}: not a StimulusLayer")
+        _validate_layer(i, layer)
+        if layer.name in seen:
+            raise StimulusError(f"layer {i} ({layer.name!r}): duplicate layer name")
+        seen.add(layer.name)
+
+
+def _header(stim: Stimulus) -> dict:
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": stim.model,
+        "source": stim.source,
+        "layers": [
+            {
+                "name": ly.name,
+                "n": int(ly.n),
+                "m": int(ly.m),
+                "outlier_ratio": float(ly.outlier_ratio),
+                "locality": float(ly.locality),
+                "shape": [int(v) for v in ly.weight.shape],
+                "tokens": int(ly.act.shape[0]),
+            }
+            for ly in stim.layers
+        ],
+    }
+
+
+def save_stimulus(path: Path, stim: Stimulus) -> None:
+    """Validate, then write atomically (temp file in the same folder + rename)."""
+    validate_stimulus(stim)
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {"header": np.array(json.dumps(_header(stim)))}
+    for i, ly in enumerate(stim.layers):
+        arrays[f"L{i}_weight"] = ly.weight
+        arrays[f"L{i}_scale"] = ly.scale
+        arrays[f"L{i}_mask"] = ly.mask
+        arrays[f"L{i}_act"] = ly.act
+        arrays[f"L{i}_act_scale"] = np.array(ly.act_scale, dtype=np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _header_field(hdr: dict, key: str, kind: type | tuple[type, ...], where: str) -> object:
+    if key not in hdr:
+        raise StimulusError(f"{where}: header has no {key!r}")
+    v = hdr[key]
+    if not isinstance(v, kind) or isinstance(v, bool):
+        raise StimulusError(f"{where}: header {key!r}={v!r} has the wrong type")
+    return v
+
+
+def load_stimulus(path: Path) -> Stimulus:
+    """Read and validate a stimulus file; `StimulusError` names the layer and the problem."""
+    path = Path(path)
+    try:
+        z = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+        raise StimulusError(f"{path}: not a readable .npz: {e}") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise StimulusError(f"{path}: a single .npy array, not an .npz stimulus")
+    with z:
+        try:
+            return _parse(z, path)
+        except ValueError as e:  # pickled or corrupt members
+            if isinstance(e, StimulusError):
+                raise
+            raise StimulusError(f"{path}: unreadable member: {e}") from None
+
+
+def _parse(z: np.lib.npyio.NpzFile, path: Path) -> Stimulus:
+    if "header" not in z.files:
+        raise StimulusError(f"{path}: no 'header' array")
+    h = z["header"]
+    if h.shape != () or h.dtype.kind != "U":
+        raise StimulusError(f"{path}: header must be a 0-d str array, got {h.dtype} {h.shape}")
+    try:
+        hdr = json.loads(str(h[()]))
+    except json.JSONDecodeError as e:
+        raise StimulusError(f"{path}: header is not JSON: {e}") from None
+    if not isinstance(hdr, dict):
+        raise StimulusError(f"{path}: header is not a JSON object")
+    if hdr.get("format") != FORMAT:
+        raise StimulusError(f"{path}: format {hdr.get('format')!r}, expected {FORMAT!r}")
+    if hdr.get("version") != VERSION:
+        raise StimulusError(f"{path}: version {hdr.get('version')!r}, this reader reads {VERSION}")
+    model = _header_field(hdr, "model", str, str(path))
+    source = _header_field(hdr, "source", dict, str(path))
+    metas = _header_field(hdr, "layers", list, str(path))
+    layers = []
+    for i, meta in enumerate(metas):
+        where = f"layer {i}"
+        if not isinstance(meta, dict):
+            raise StimulusError(f"{where}: header entry is not an object")
+        name = _header_field(meta, "name", str, where)
+        where = f"layer {i} ({name!r})"
+        arrays = {}
+        for a in _ARRAYS:
+            key = f"L{i}_{a}"
+            if key not in z.files:
+                raise StimulusError(f"{where}: array {key} is missing")
+            arrays[a] = z[key]
+        shape = _header_field(meta, "shape", list, where)
+        tokens = _header_field(meta, "tokens", int, where)
+        if list(arrays["weight"].shape) != shape:
+            raise StimulusError(f"{where}: weight shape {arrays['weight'].shape} != header {shape}")
+        if arrays["act"].shape[:1] != (tokens,):
+            raise StimulusError(f"{where}: act has {arrays['act'].shape} rows, header {tokens}")
+        act_scale = arrays["act_scale"]
+        if act_scale.shape != () or act_scale.dtype != np.float32:
+            raise StimulusError(
+                f"{where}: act_scale must be a float32 scalar, got {act_scale.dtype}"
+            )
+        layers.append(
+            StimulusLayer(
+                name=name,
+                n=_header_field(meta, "n", int, where),
+                m=_header_field(meta, "m", int, where),
+                outlier_ratio=float(_header_field(meta, "outlier_ratio", (int, float), where)),
+                locality=float(_header_field(meta, "locality", (int, float), where)),
+                weight=arrays["weight"],
+                scale=arrays["scale"],
+                mask=arrays["mask"],
+                act=arrays["act"],
+                act_scale=float(act_scale),
+            )
+        )
+    extra = set(z.files) - {"header"} - {f"L{i}_{a}" for i in range(len(metas)) for a in _ARRAYS}
+    if extra:
+        raise StimulusError(f"{path}: arrays not described by the header: {sorted(extra)}")
+    stim = Stimulus(model=model, source=source, layers=layers)
+    validate_stimulus(stim)
+    return stim
+
+
+def synthetic_stimulus(
+    rng: np.random.Generator,
+    patterns: Iterable[tuple[int, int]],
+    cout: int,
+    k: int,
+    tokens: int,
+) -> Stimulus:
+    """A valid stimulus with one random layer per `(n, m)` (per-channel magnitude masks)."""
+    layers = []
+    for i, (n, m) in enumerate(patterns):
+        w = rng.standard_normal((cout, k))
+        mask = nm_mask(np.abs(w), n, m)
+        q, scale = quantize_per_channel(np.where(mask, w, 0.0))
+        layers.append(
+            StimulusLayer(
+                name=f"synthetic.{i}.{n}of{m}",
+                n=n,
+                m=m,
+                outlier_ratio=0.0,
+                locality=0.0,
+                weight=q,
+                scale=scale,
+                mask=mask,
+                act=rng.integers(-128, 128, size=(tokens, k), dtype=np.int8),
+                act_scale=1.0,
+            )
+        )
+    stim = Stimulus(
+        model="synthetic", source={"generator": "golden.stimulus.synthetic"}, layers=layers
+    )
+    validate_stimulus(stim)
+    return stim

@@ -1,0 +1,89 @@
+"""HwConfig validation, hw_pattern rules, CSR error codes, named configurations."""
+
+from __future__ import annotations
+
+import pytest
+
+from golden.config import (
+    HwConfig,
+    UnsupportedPattern,
+    csr_error_code,
+    hw_pattern,
+    supported_patterns,
+)
+
+
+def test_defaults_and_widths() -> None:
+    cfg = HwConfig()
+    assert cfg.params() == {"P": 4, "R": 16, "C": 16, "WB": 8, "AB": 8, "ACC": 32, "MAX_TOK": 16}
+    # Hand-worked from §3: 16*8 + 16 + 2 = 146 -> 152; 2*4*4*8 = 256; 16*32 = 512.
+    assert (cfg.QW, cfg.A_LANES, cfg.W_TDATA, cfg.A_TDATA, cfg.Y_TDATA) == (2, 32, 152, 256, 512)
+    assert (cfg.column_bits, cfg.merge_bits) == (20, 22)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"P": 3},
+        {"P": 1},
+        {"R": 12},
+        {"C": 0},
+        {"WB": 9},
+        {"AB": 1},
+        {"ACC": 21},
+        {"ACC": 65},
+        {"MAX_TOK": 0},
+        {"MAX_TOK": 256},
+        {"C": 2.0},
+    ],
+)
+def test_bad_config_rejected(kwargs: dict) -> None:
+    with pytest.raises(ValueError):
+        HwConfig(**kwargs)
+
+
+def test_named_configs_load() -> None:
+    assert HwConfig.named("default") == HwConfig()
+    assert HwConfig.named("paper") == HwConfig(P=4, R=32, C=32, MAX_TOK=16)
+    with pytest.raises(KeyError, match="no configuration"):
+        HwConfig.named("nope")
+
+
+def test_hw_pattern_rules() -> None:
+    assert hw_pattern(2, 4, 4) == (2, 4)
+    assert hw_pattern(4, 6, 4) == (4, 6)
+    assert hw_pattern(8, 8, 4) == (4, 4)  # dense runs as (P, P)
+    assert hw_pattern(3, 3, 2) == (2, 2)
+    for n, m, rule in [
+        (3, 8, "power of two"),
+        (8, 16, "power of two"),
+        (1, 10, "even"),
+        (1, 3, "even"),
+        (0, 4, "1 <= N"),
+        (5, 4, "1 <= N"),
+    ]:
+        with pytest.raises(UnsupportedPattern, match=rule):
+            hw_pattern(n, m, 4)
+
+
+def test_supported_patterns_p4() -> None:
+    sparse = [p for p in supported_patterns(4) if p[0] != p[1]]
+    want = {(1, 2), (1, 4), (2, 4), (1, 6), (2, 6), (4, 6), (1, 8), (2, 8), (4, 8)}
+    assert set(sparse) == want
+    assert (8, 8) in supported_patterns(4) and (4, 4) in supported_patterns(4)
+    assert set(supported_patterns(2)) - {(m, m) for m in range(9)} == {(1, 2), (1, 4), (2, 4)}
+
+
+def test_csr_error_codes_in_order() -> None:
+    cfg = HwConfig()
+    assert csr_error_code(2, 4, 1, 1, cfg) == 0
+    assert csr_error_code(3, 3, 0, 0, cfg) == 1  # first failing check wins
+    assert csr_error_code(8, 8, 1, 1, cfg) == 1
+    assert csr_error_code(0, 4, 1, 1, cfg) == 1
+    assert csr_error_code(1, 3, 0, 0, cfg) == 2
+    assert csr_error_code(1, 0, 1, 1, cfg) == 2
+    assert csr_error_code(1, 10, 1, 1, cfg) == 2
+    assert csr_error_code(4, 2, 1, 1, cfg) == 3
+    assert csr_error_code(1, 2, 0, 1, cfg) == 4
+    assert csr_error_code(1, 2, 17, 1, cfg) == 4
+    assert csr_error_code(1, 2, 16, 0, cfg) == 5

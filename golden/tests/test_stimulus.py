@@ -1,0 +1,156 @@
+"""Stimulus file: round trip, validation errors naming layer and problem, atomic save."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from golden.nm_format import check_nm
+from golden.stimulus import (
+    Stimulus,
+    StimulusError,
+    load_stimulus,
+    save_stimulus,
+    synthetic_stimulus,
+    validate_stimulus,
+)
+
+
+def _stim() -> Stimulus:
+    return synthetic_stimulus(np.random.default_rng(1), [(2, 4), (1, 8), (8, 8)], 12, 40, 3)
+
+
+def _with_layer(stim: Stimulus, i: int, **changes: object) -> Stimulus:
+    layers = list(stim.layers)
+    layers[i] = dataclasses.replace(layers[i], **changes)
+    return dataclasses.replace(stim, layers=layers)
+
+
+def test_synthetic_is_valid() -> None:
+    stim = _stim()
+    assert [(ly.n, ly.m) for ly in stim.layers] == [(2, 4), (1, 8), (8, 8)]
+    for ly in stim.layers:
+        assert ly.weight.shape == (12, 40) and ly.act.shape == (3, 40)
+        check_nm(ly.weight, ly.n, ly.m)
+        assert np.count_nonzero(ly.weight) > 0
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    stim = _stim()
+    path = tmp_path / "s.npz"
+    save_stimulus(path, stim)
+    back = load_stimulus(path)
+    assert back.model == stim.model and back.source == stim.source
+    for a, b in zip(stim.layers, back.layers, strict=True):
+        assert (a.name, a.n, a.m, a.outlier_ratio, a.locality) == (
+            b.name,
+            b.n,
+            b.m,
+            b.outlier_ratio,
+            b.locality,
+        )
+        for f in ("weight", "scale", "mask", "act"):
+            x, y = getattr(a, f), getattr(b, f)
+            assert x.dtype == y.dtype and np.array_equal(x, y)
+        assert a.act_scale == b.act_scale
+    assert [p.name for p in tmp_path.iterdir()] == ["s.npz"]  # no temp file left
+
+
+@pytest.mark.parametrize(
+    ("layer", "change", "message"),
+    [
+        (1, {"weight": np.zeros((12, 40), np.int16)}, "weight has dtype int16"),
+        (0, {"scale": np.ones(11, np.float32)}, r"scale has shape \(11,\)"),
+        (0, {"scale": np.zeros(12, np.float32)}, "scale must be finite and > 0"),
+        (0, {"mask": np.ones((12, 40), bool)}, "mask is not 2:4: row 0, group 0"),
+        (1, {"act": np.zeros((3, 41), np.int8)}, r"act has shape \(3, 41\)"),
+        (1, {"act": np.zeros((3, 40), np.float32)}, "act has dtype float32"),
+        (0, {"n": 5}, "bad pattern"),
+        (2, {"act_scale": float("nan")}, "act_scale"),
+        (2, {"locality": float("inf")}, "locality"),
+    ],
+)
+def test_validation_names_layer(layer: int, change: dict, message: str) -> None:
+    stim = _with_layer(_stim(), layer, **change)
+    name = stim.layers[layer].name
+    with pytest.raises(StimulusError, match=f"layer {layer} \\('{name}'\\).*{message}"):
+        validate_stimulus(stim)
+
+
+def test_weight_outside_mask() -> None:
+    stim = _stim()
+    ly = stim.layers[0]
+    mask = ly.mask.copy()
+    r, c = np.argwhere(ly.weight != 0)[0]
+    mask[r, c] = False
+    with pytest.raises(StimulusError, match=f"outside the mask at \\[{r}, {c}\\]"):
+        validate_stimulus(_with_layer(stim, 0, mask=mask))
+
+
+def test_duplicate_names_and_empty() -> None:
+    stim = _stim()
+    with pytest.raises(StimulusError, match="duplicate"):
+        validate_stimulus(_with_layer(stim, 1, name=stim.layers[0].name))
+    with pytest.raises(StimulusError, match="no layers"):
+        validate_stimulus(dataclasses.replace(stim, layers=[]))
+
+
+def test_save_never_writes_bad_file(tmp_path: Path) -> None:
+    path = tmp_path / "s.npz"
+    good = _stim()
+    save_stimulus(path, good)
+    before = path.read_bytes()
+    bad = _with_layer(good, 0, mask=np.ones((12, 40), bool))
+    with pytest.raises(StimulusError):
+        save_stimulus(path, bad)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["s.npz"]
+
+
+def _rewrite(path: Path, **edits: object) -> None:
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays.update(edits)
+    arrays = {k: v for k, v in arrays.items() if v is not None}
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def test_load_errors(tmp_path: Path) -> None:
+    path = tmp_path / "s.npz"
+    save_stimulus(path, _stim())
+    with np.load(path, allow_pickle=False) as z:
+        hdr = json.loads(str(z["header"][()]))
+    cases = [
+        ({"header": np.array(json.dumps({**hdr, "version": 2}))}, "version 2"),
+        ({"header": np.array(json.dumps({**hdr, "format": "x"}))}, "format 'x'"),
+        ({"header": np.array("{not json")}, "not JSON"),
+        ({"L1_mask": None}, r"layer 1 \('synthetic.1.1of8'\): array L1_mask is missing"),
+        ({"L0_act_scale": np.ones(2, np.float32)}, "act_scale must be a float32 scalar"),
+        ({"L2_weight": np.zeros((12, 41), np.int8)}, "weight shape"),
+        ({"L3_weight": np.zeros(1, np.int8)}, "not described by the header"),
+        ({"L0_mask": np.ones((12, 40), bool)}, r"layer 0 .*mask is not 2:4"),
+    ]
+    for edit, message in cases:
+        save_stimulus(path, _stim())
+        _rewrite(path, **edit)
+        with pytest.raises(StimulusError, match=message):
+            load_stimulus(path)
+
+
+def test_load_refuses_pickle_and_garbage(tmp_path: Path) -> None:
+    path = tmp_path / "s.npz"
+    save_stimulus(path, _stim())
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["L0_weight"] = np.array([{"evil": 1}], dtype=object)
+    np.savez(path, **arrays)
+    with pytest.raises(StimulusError):
+        load_stimulus(path)
+    path.write_bytes(b"not a zip")
+    with pytest.raises(StimulusError, match="not a readable"):
+        load_stimulus(path)
