@@ -1,0 +1,79 @@
+"""Structured datapath model: computes from the tile images and activation lanes only.
+
+Stage by stage as the RTL does it (FLEXCIM.md §3, ARCHITECTURE §1): the distribution gives
+slot (p, r) pair q of the group in its set's lanes (q >= M_hw/2 reads zero), each cell
+multiplies its weight by element b of the pair, a column adder tree sums R rows, a merge tree
+sums P sub-macros, and the accumulator adds passes wrapping to ACC bits. Every adder level
+asserts its values fit the RTL width, so a width mistake in the spec shows up here first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from golden.config import HwConfig
+from golden.mapper import LayerMapping, TileImage, gather_activations
+from golden.reference import wrap_signed
+
+
+def _fits(v: np.ndarray, bits: int, what: str) -> None:
+    lim = 1 << (bits - 1)
+    if v.size and (int(v.min()) < -lim or int(v.max()) >= lim):
+        raise AssertionError(f"{what} overflows its {bits}-bit register")
+
+
+def _adder_tree(v: np.ndarray, axis: int, in_bits: int, what: str) -> np.ndarray:
+    """Pairwise binary tree over `axis` (a power of two), one level per register stage."""
+    v = np.moveaxis(v, axis, -1)
+    bits = in_bits
+    while v.shape[-1] > 1:
+        v = v[..., 0::2] + v[..., 1::2]
+        bits += 1
+        _fits(v, bits, what)
+    return v[..., 0]
+
+
+def distribute(tile: TileImage, rows: np.ndarray, cfg: HwConfig) -> np.ndarray:
+    """Activation each cell sees: rows [passes, T, R, A_LANES] -> int64 [passes, T, P, R, C]."""
+    P, R = cfg.P, cfg.R
+    if rows.shape[0] != tile.passes or rows.shape[2:] != (R, cfg.A_LANES):
+        raise ValueError(
+            f"rows {rows.shape} do not match {tile.passes} passes x R={R} x {cfg.A_LANES} lanes"
+        )
+    # Lane s*2P + 2q + e is element e of pair q of set s; the gate zeroes pairs q >= M_hw/2.
+    pairs = rows.astype(np.int64).reshape(tile.passes, -1, R, P, P, 2)
+    pairs[:, :, :, :, tile.m_hw // 2 :, :] = 0
+    q = tile.q if tile.q.ndim == 4 else np.broadcast_to(tile.q[..., None], tile.meta.shape)
+    if q.shape != tile.meta.shape or int(q.max(initial=0)) >= P:
+        raise ValueError(f"q {tile.q.shape} does not fit the images or selects >= P")
+    ps, p, r, _ = np.indices(tile.meta.shape, sparse=True)
+    s = p // tile.n_hw  # set of sub-macro p
+    a = pairs[ps, :, r, s, q, tile.meta]  # [passes, P, R, C, T]
+    return np.moveaxis(a, -1, 1)
+
+
+def structured_forward(tile: TileImage, rows: np.ndarray, cfg: HwConfig) -> np.ndarray:
+    """One job: int64 (T, C) outputs, wrapped to ACC bits, from the images and lanes only."""
+    a = distribute(tile, rows, cfg)
+    prod = tile.weight.astype(np.int64)[:, None] * a  # [passes, T, P, R, C]
+    _fits(prod, cfg.product_bits, "cell product")
+    col = _adder_tree(prod, 3, cfg.product_bits, "column adder tree")  # [passes, T, P, C]
+    merged = _adder_tree(col, 2, cfg.column_bits, "merge tree")  # [passes, T, C]
+    acc = np.zeros(merged.shape[1:], np.int64)
+    for ps in range(tile.passes):  # acc[t] = first pass ? sum : acc[t] + sum, ACC bits
+        acc = wrap_signed(acc + merged[ps], cfg.ACC)
+    return acc
+
+
+def layer_forward(mapping: LayerMapping, x: np.ndarray, cfg: HwConfig) -> np.ndarray:
+    """All jobs of a layer: x (T, K) -> int64 (T, Cout), each output wrapped to ACC bits."""
+    xa = np.asarray(x)
+    if xa.ndim != 2 or xa.shape[1] != mapping.k:
+        raise ValueError(f"x must be (T, K={mapping.k}), got {xa.shape}")
+    y = np.zeros((xa.shape[0], mapping.cout), np.int64)
+    for tile in mapping.tiles:
+        rows = gather_activations(tile, xa, cfg)
+        y[:, tile.col_start : tile.col_start + tile.cols] = structured_forward(tile, rows, cfg)[
+            :, : tile.cols
+        ]
+    return y
