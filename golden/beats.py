@@ -1,0 +1,119 @@
+"""Bit-exact AXI4-Stream beat encodings of docs/ARCHITECTURE.md §3 (tdata as Python ints).
+
+Packing goes through a bit matrix and `np.packbits(bitorder="little")`, so whole passes encode
+in one vectorised step; bit i of the int is bit i of tdata.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from golden.config import HwConfig
+from golden.mapper import TileImage
+
+
+def _bits(v: np.ndarray, width: int) -> np.ndarray:
+    """Two's-complement bits, LSB first: (...,) ints -> (..., width) uint8."""
+    u = np.asarray(v, dtype=np.int64) & ((1 << width) - 1)
+    return ((u[..., None] >> np.arange(width)) & 1).astype(np.uint8)
+
+
+def _pack(bits: np.ndarray, width: int) -> list[int]:
+    """(beats, n) bit rows -> ints, zero padded to `width` bits."""
+    nb = bits.shape[0]
+    full = np.zeros((nb, width), np.uint8)
+    full[:, : bits.shape[1]] = bits
+    raw = np.packbits(full, axis=1, bitorder="little")
+    return [int.from_bytes(row.tobytes(), "little") for row in raw]
+
+
+def _unpack(tdata: int, width: int) -> np.ndarray:
+    if not isinstance(tdata, int) or not 0 <= tdata < (1 << width):
+        raise ValueError(f"tdata {tdata!r} is not a {width}-bit unsigned value")
+    raw = np.frombuffer(tdata.to_bytes((width + 7) // 8, "little"), np.uint8)
+    return np.unpackbits(raw, bitorder="little")[:width].astype(np.int64)
+
+
+def _signed(bits: np.ndarray) -> np.ndarray:
+    """(..., width) LSB-first bits -> signed int64."""
+    width = bits.shape[-1]
+    u = (bits << np.arange(width)).sum(-1)
+    return np.where(u >= 1 << (width - 1), u - (1 << width), u)
+
+
+def weight_beats(tile: TileImage, cfg: HwConfig) -> list[list[int]]:
+    """[pass][p*R + r]: weight of column c at [c*WB +: WB], b at C*WB + c, q above."""
+    if tile.q.ndim != 3:
+        raise ValueError("a per-column (idealised) tile has per-cell q: no hardware encoding")
+    P, R, C, WB = cfg.P, cfg.R, cfg.C, cfg.WB
+    if tile.weight.shape != (tile.passes, P, R, C):
+        raise ValueError(f"tile images {tile.weight.shape} do not match the config")
+    n = tile.passes * P * R
+    bits = np.concatenate(
+        [
+            _bits(tile.weight.reshape(n, C), WB).reshape(n, C * WB),
+            tile.meta.reshape(n, C).astype(np.uint8) & 1,
+            _bits(tile.q.reshape(n), cfg.QW),
+        ],
+        axis=1,
+    )
+    beats = _pack(bits, cfg.W_TDATA)
+    per_pass = P * R
+    return [beats[i * per_pass : (i + 1) * per_pass] for i in range(tile.passes)]
+
+
+def decode_weight_beat(tdata: int, cfg: HwConfig) -> tuple[np.ndarray, np.ndarray, int]:
+    """Inverse of one weight beat: (weights int64 (C,), meta (C,), q)."""
+    C, WB = cfg.C, cfg.WB
+    b = _unpack(tdata, cfg.W_TDATA)
+    w = _signed(b[: C * WB].reshape(C, WB))
+    meta = b[C * WB : C * WB + C]
+    q = int((b[C * WB + C : C * WB + C + cfg.QW] << np.arange(cfg.QW)).sum())
+    if b[C * WB + C + cfg.QW :].any():
+        raise ValueError("weight beat has non-zero padding bits")
+    return w, meta, q
+
+
+def activation_beats(rows: np.ndarray, cfg: HwConfig) -> list[list[list[int]]]:
+    """[pass][token][r]: rows [passes, T, R, A_LANES] -> lane l at [l*AB +: AB]."""
+    rows = np.asarray(rows)
+    if rows.ndim != 4 or rows.shape[2:] != (cfg.R, cfg.A_LANES):
+        raise ValueError(f"rows must be [passes, T, R={cfg.R}, {cfg.A_LANES}], got {rows.shape}")
+    passes, t, r, lanes = rows.shape
+    flat = _pack(_bits(rows.reshape(-1, lanes), cfg.AB).reshape(-1, lanes * cfg.AB), cfg.A_TDATA)
+    it = iter(flat)
+    return [[[next(it) for _ in range(r)] for _ in range(t)] for _ in range(passes)]
+
+
+def decode_activation_beat(tdata: int, cfg: HwConfig) -> np.ndarray:
+    """Inverse of one activation beat: int64 (A_LANES,) signed."""
+    return _signed(_unpack(tdata, cfg.A_TDATA).reshape(cfg.A_LANES, cfg.AB))
+
+
+def encode_output_beat(y: np.ndarray, cfg: HwConfig) -> int:
+    """C signed ACC-bit outputs -> tdata (lane c at [c*ACC +: ACC]); out of range raises."""
+    y = np.asarray(y)
+    if y.shape != (cfg.C,) or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must be ({cfg.C},) integers, got {y.dtype} {y.shape}")
+    lim = 1 << (cfg.ACC - 1)
+    if int(y.min()) < -lim or int(y.max()) >= lim:
+        raise ValueError(f"y does not fit ACC={cfg.ACC} signed bits")
+    return sum((int(v) & ((1 << cfg.ACC) - 1)) << (c * cfg.ACC) for c, v in enumerate(y))
+
+
+def decode_output_beat(tdata: int, cfg: HwConfig) -> np.ndarray:
+    """tdata -> int64 (C,) signed (ACC <= 64 bits)."""
+    if not isinstance(tdata, int) or not 0 <= tdata < (1 << cfg.Y_TDATA):
+        raise ValueError(f"tdata {tdata!r} is not a {cfg.Y_TDATA}-bit unsigned value")
+    mask, half = (1 << cfg.ACC) - 1, 1 << (cfg.ACC - 1)
+    vals = [(tdata >> (c * cfg.ACC)) & mask for c in range(cfg.C)]
+    return np.array([v - (1 << cfg.ACC) if v >= half else v for v in vals], np.int64)
+
+
+def to_bytes(tdata: int, width_bits: int) -> bytes:
+    """Little-endian bytes of a beat (what cocotbext-axi's AxiStreamFrame carries)."""
+    if width_bits % 8 or width_bits <= 0:
+        raise ValueError(f"width_bits={width_bits}: must be a positive multiple of 8")
+    if not isinstance(tdata, int) or not 0 <= tdata < (1 << width_bits):
+        raise ValueError(f"tdata {tdata!r} does not fit {width_bits} unsigned bits")
+    return tdata.to_bytes(width_bits // 8, "little")

@@ -1,0 +1,110 @@
+"""Cycle model of docs/ARCHITECTURE.md §4: one job, a layer, and the two baselines.
+
+`cycles = NP * (P*R + T*R) + D + T` with `D = log2 R + log2 P + 2`; the RTL's CYCLES CSR must
+equal it exactly (zero tolerance) once stalls are subtracted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from golden.config import HwConfig, hw_pattern, log2_exact
+from golden.mapper import LayerMapping
+from golden.nm_format import group_nnz
+
+MAX_PASSES = 65535  # PASSES CSR
+
+
+def drain_cycles(cfg: HwConfig) -> int:
+    """Pipeline drain D = log2 R (column tree) + log2 P (merge tree) + 2 (product, accumulate)."""
+    return log2_exact(cfg.R) + log2_exact(cfg.P) + 2
+
+
+@dataclass(frozen=True)
+class CycleBreakdown:
+    weight_load: int
+    act_load: int
+    drain: int
+    output: int
+    total: int
+
+    def __add__(self, other: CycleBreakdown) -> CycleBreakdown:
+        return CycleBreakdown(
+            self.weight_load + other.weight_load,
+            self.act_load + other.act_load,
+            self.drain + other.drain,
+            self.output + other.output,
+            self.total + other.total,
+        )
+
+
+_ZERO = CycleBreakdown(0, 0, 0, 0, 0)
+
+
+def job_cycles(passes: int, tokens: int, cfg: HwConfig) -> CycleBreakdown:
+    """One job of `passes` passes over `tokens` tokens, every stream valid and ready."""
+    if not 1 <= passes <= MAX_PASSES:
+        raise ValueError(f"passes={passes}: must be in 1..{MAX_PASSES}")
+    if not 1 <= tokens <= cfg.MAX_TOK:
+        raise ValueError(f"tokens={tokens}: must be in 1..MAX_TOK={cfg.MAX_TOK}")
+    wl = passes * cfg.P * cfg.R
+    al = passes * tokens * cfg.R
+    d = drain_cycles(cfg)
+    return CycleBreakdown(wl, al, d, tokens, wl + al + d + tokens)
+
+
+def _chunks(tokens: int, cfg: HwConfig) -> list[int]:
+    if tokens < 1:
+        raise ValueError(f"tokens={tokens}: must be >= 1")
+    full, rest = divmod(tokens, cfg.MAX_TOK)
+    return [cfg.MAX_TOK] * full + ([rest] if rest else [])
+
+
+def _jobs_cycles(passes_per_tile: list[int], tokens: int, cfg: HwConfig) -> CycleBreakdown:
+    total = _ZERO
+    for passes in passes_per_tile:
+        for t in _chunks(tokens, cfg):
+            total = total + job_cycles(passes, t, cfg)
+    return total
+
+
+def layer_cycles(mapping: LayerMapping, tokens: int, cfg: HwConfig) -> CycleBreakdown:
+    """FlexCiM: every column tile x every chunk of MAX_TOK tokens, passes from the mapper."""
+    return _jobs_cycles(mapping.passes, tokens, cfg)
+
+
+def dense_passes(k: int, cfg: HwConfig) -> int:
+    return -(-k // (cfg.P * cfg.R))
+
+
+def dense_dcim_cycles(cout: int, k: int, tokens: int, cfg: HwConfig) -> CycleBreakdown:
+    """Dense DCiM baseline: the same macro at (P, P), ceil(K / (P*R)) passes per tile."""
+    if cout < 1 or k < 1:
+        raise ValueError(f"cout={cout}, k={k}: must be >= 1")
+    return _jobs_cycles([dense_passes(k, cfg)] * -(-cout // cfg.C), tokens, cfg)
+
+
+def fixed_pattern_cycles(
+    mask: np.ndarray, n_f: int, m_f: int, tokens: int, cfg: HwConfig
+) -> CycleBreakdown:
+    """Fixed-pattern sparse DCiM running only `n_f:m_f` (e.g. 1:2, 2:4).
+
+    If the real mask is n_f:m_f-compliant (every row, groups of m_f; this is the same as every
+    column tile being compliant), each tile takes ceil(ceil(K / m_f) / (R * P / n_f)) passes
+    (= ceil(K / (P*R*m_f/n_f)) when m_f divides K); otherwise the whole layer runs dense.
+    """
+    mask = np.asarray(mask)
+    if mask.ndim != 2 or min(mask.shape) < 1:
+        raise ValueError(f"mask must be a non-empty 2-D (Cout, K) array, got {mask.shape}")
+    n_hw, m_hw = hw_pattern(n_f, m_f, cfg.P)
+    if n_f == m_f:
+        raise ValueError(f"{n_f}:{m_f} is dense: use dense_dcim_cycles")
+    cout, k = mask.shape
+    if np.all(group_nnz(mask, m_f) <= n_f):
+        groups = -(-k // m_hw)
+        passes = -(-groups // (cfg.R * cfg.P // n_hw))
+    else:
+        passes = dense_passes(k, cfg)
+    return _jobs_cycles([passes] * -(-cout // cfg.C), tokens, cfg)
