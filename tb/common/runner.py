@@ -36,9 +36,19 @@ def load_configs(path: Path = CONFIG_FILE) -> dict[str, dict[str, int]]:
     }
 
 
+def rtl_dir() -> Path:
+    """The RTL folder: rtl/, or FLEXCIM_RTL_DIR (tb.mutation points it at a mutated copy)."""
+    return Path(os.environ.get("FLEXCIM_RTL_DIR", str(RTL_DIR)))
+
+
+def sim_build_root() -> Path:
+    """Root of the build folders: sim_build/, or FLEXCIM_SIM_BUILD (mutants build apart)."""
+    return Path(os.environ.get("FLEXCIM_SIM_BUILD", str(ROOT / "sim_build")))
+
+
 def rtl_sources(*modules: str) -> list[Path]:
-    """Paths of rtl/<module>.sv for the given module names, checked to exist."""
-    paths = [RTL_DIR / f"{module}.sv" for module in modules]
+    """Paths of <rtl_dir>/<module>.sv for the given module names, checked to exist."""
+    paths = [rtl_dir() / f"{module}.sv" for module in modules]
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
         raise FileNotFoundError(f"RTL sources missing: {', '.join(missing)}")
@@ -47,7 +57,7 @@ def rtl_sources(*modules: str) -> list[Path]:
 
 def build_dir_for(sim: str, toplevel: str, tag: str) -> Path:
     """Unique build folder per simulator x DUT x configuration (safe under pytest-xdist)."""
-    return ROOT / "sim_build" / sim / f"{toplevel}-{tag}"
+    return sim_build_root() / sim / f"{toplevel}-{tag}"
 
 
 def run_cocotb(
@@ -63,12 +73,13 @@ def run_cocotb(
     coverage: bool = False,
     seed: int | None = None,
     results_name: str | None = None,
+    includes: Sequence[Path] | None = None,
 ) -> int:
     """Build (incrementally) and run ``test_module`` on ``toplevel``; return the tests run.
 
     Raises AssertionError when a cocotb test failed or when no test ran at all.
     ``coverage=True`` builds Verilator with line+toggle coverage and writes
-    ``<build_dir>/coverage_<results_name>.dat``.
+    ``<build_dir>/coverage_<results_name>.dat``. ``includes`` are `include search folders.
     """
     sim = sim or current_sim()
     apply_simulator_env(sim)
@@ -85,6 +96,7 @@ def run_cocotb(
     runner = get_runner(sim)
     runner.build(
         sources=list(sources),
+        includes=list(includes or []),
         hdl_toplevel=toplevel,
         parameters=dict(parameters),
         build_dir=build_dir,

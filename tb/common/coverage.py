@@ -1,0 +1,172 @@
+"""Functional coverage model of the core (cocotb-coverage), one namespace per RTL config.
+
+Bins depend on the configuration (patterns, pair selects, reachable error codes), so the cover
+points are built per config at run time under `flexcim.<config>.*`; merged files from several
+configs then keep their bins apart. Every bin listed here is reachable for its config.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
+
+from golden.config import HwConfig, csr_error_code, supported_patterns
+from tb.common.jobs import Job
+from tb.common.stalls import StallProfile
+
+RESET_PHASES = ("idle", "wload", "aload", "out")
+VALUE_CORNERS = ("w_min", "w_max", "w_zero_tile", "x_min", "x_max", "x_zero", "max_sum")
+
+
+def error_examples(cfg: HwConfig) -> dict[int, tuple[int, int, int, int]]:
+    """One (N, M, TOKENS, PASSES) per reachable STATUS error code (code 3 needs P >= 4)."""
+    found: dict[int, tuple[int, int, int, int]] = {}
+    m_values = range(0, 2 * cfg.P + 3)
+    for n, m, t, np_ in itertools.product(m_values, m_values, (1, 0, cfg.MAX_TOK + 1), (1, 0)):
+        found.setdefault(csr_error_code(n, m, t, np_, cfg), (n, m, t, np_))
+    return {code: found[code] for code in sorted(found) if code}
+
+
+def _tokens_bin(tokens: int, cfg: HwConfig) -> str:
+    return "1" if tokens == 1 else "max" if tokens == cfg.MAX_TOK else "mid"
+
+
+def value_corners(job: Job) -> list[str]:
+    """Which value corners a job exercises (weights of used columns, activations, sums)."""
+    w, x = job.weight, job.x
+    hits = []
+    for name, cond in (
+        ("w_min", (w == -128).any()),
+        ("w_max", (w == 127).any()),
+        ("w_zero_tile", not w.any()),
+        ("x_min", (x == -128).any()),
+        ("x_max", (x == 127).any()),
+        ("x_zero", not x.any()),
+    ):
+        if cond:
+            hits.append(name)
+    # Largest possible column sum: every weight and activation -128 on a dense enough mask.
+    nnz = np.count_nonzero(w, axis=1)
+    if nnz.any() and (job.expected[:, : w.shape[0]] == 16384 * nnz).all():
+        hits.append("max_sum")
+    return hits
+
+
+class CoreCoverage:
+    """Cover points and crosses of one configuration; call the `sample_*` hooks."""
+
+    def __init__(self, cfg_name: str, cfg: HwConfig) -> None:
+        self.root = f"flexcim.{cfg_name}"
+        self.cfg = cfg
+        r = self.root
+        patterns = supported_patterns(cfg.P)
+        codes = [0, *error_examples(cfg)]
+
+        def point(name: str, bins: list, xf: Callable | None = None) -> CoverPoint:
+            return CoverPoint(f"{r}.{name}", xf=xf, bins=bins)
+
+        def wrap(hook: Callable, *decorators: Callable) -> Callable:
+            # Innermost first, so a cross is built after the points it names exist.
+            for decorate in decorators:
+                hook = decorate(hook)
+            return hook
+
+        def cross(name: str, items: list[str]) -> CoverCross:
+            return CoverCross(f"{r}.{name}", items=[f"{r}.{item}" for item in items])
+
+        def job_hook(job: Job, multipass: bool, tokens_bin: str, spill: bool) -> None:
+            """Sampled once per completed job."""
+
+        self._job = wrap(
+            job_hook,
+            point("job.pattern", patterns, lambda j, mp, tb, sp: (j.n, j.m)),
+            point("job.multipass", [False, True], lambda j, mp, tb, sp: mp),
+            point("job.tokens", ["1", "mid", "max"], lambda j, mp, tb, sp: tb),
+            point("mask.spill", [False, True], lambda j, mp, tb, sp: sp),
+        )
+        self._job = cross("job.pattern_x_multipass", ["job.pattern", "job.multipass"])(self._job)
+
+        def slot_hook(q: int, meta: int) -> None:
+            """Sampled per distinct (q, b) of the cells holding non-zero weights."""
+
+        self._slot = wrap(
+            slot_hook,
+            point("slot.q", list(range(cfg.P)), lambda q, b: q),
+            point("slot.meta", [0, 1], lambda q, b: b),
+        )
+        self._slot = cross("slot.q_x_meta", ["slot.q", "slot.meta"])(self._slot)
+
+        def corner_hook(corner: str) -> None:
+            """Sampled per value corner present in a job."""
+
+        self._corner = point("values.corner", list(VALUE_CORNERS))(corner_hook)
+
+        def stall_hook(w: bool, a: bool, y: bool, counted: bool) -> None:
+            """Sampled per job with the stall profile used and whether STALLS counted any."""
+
+        self._stall = wrap(
+            stall_hook,
+            point("stream.w_gap", [False, True], lambda w, a, y, c: w),
+            point("stream.a_gap", [False, True], lambda w, a, y, c: a),
+            point("stream.y_backpressure", [False, True], lambda w, a, y, c: y),
+            point("stream.stalls_counted", [False, True], lambda w, a, y, c: c),
+        )
+        self._stall = cross(
+            "stream.w_x_a_x_y", ["stream.w_gap", "stream.a_gap", "stream.y_backpressure"]
+        )(self._stall)
+
+        def error_hook(code: int) -> None:
+            """Sampled per start: 0 for a valid one, the STATUS code for a rejected one."""
+
+        def reset_hook(phase: str) -> None:
+            """Sampled per reset with the phase the core was in."""
+
+        self._error = point("control.error_code", codes)(error_hook)
+        self._reset = point("control.reset_phase", list(RESET_PHASES))(reset_hook)
+
+    def sample_job(self, job: Job, profile: StallProfile, stalls: int) -> None:
+        self._job(job, job.passes > 1, _tokens_bin(job.tokens, self.cfg), job.spilled)
+        tile = job.tile
+        used = tile.weight.any(axis=-1)  # (passes, P, R): slots with a non-zero weight
+        pairs = set()
+        for p_, sp, r in zip(*np.nonzero(used), strict=True):
+            q = int(tile.q[p_, sp, r])
+            nz = tile.weight[p_, sp, r] != 0
+            pairs.update((q, int(b)) for b in np.unique(tile.meta[p_, sp, r][nz]))
+        for q, b in sorted(pairs):
+            self._slot(q, b)
+        for corner in value_corners(job):
+            self._corner(corner)
+        self._stall(*profile.key, stalls > 0)
+        self._error(0)
+
+    def sample_error(self, code: int) -> None:
+        self._error(code)
+
+    def sample_reset(self, phase: str) -> None:
+        self._reset(phase)
+
+    @property
+    def percentage(self) -> float:
+        return float(coverage_db[self.root].cover_percentage)
+
+    def missing(self) -> list[str]:
+        """Names of the cover items below 100% with their empty bins (for failure messages)."""
+        out = []
+        for name in sorted(coverage_db):
+            item = coverage_db[name]
+            if name.startswith(self.root + ".") and isinstance(item, CoverPoint | CoverCross):
+                empty = [b for b, hits in item.detailed_coverage.items() if not hits]
+                if empty:
+                    out.append(f"{name}: {empty}")
+        return out
+
+    @staticmethod
+    def export(path: Path) -> None:
+        """Write the whole coverage database of this process (cumulative) as YAML."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        coverage_db.export_to_yaml(filename=str(path))
