@@ -1,0 +1,146 @@
+"""Block-by-block calibration: each block sees the outputs of the already-processed
+(and, when pruning, already-pruned) blocks before it, as in SparseGPT/Wanda."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from flow.models import LoadedModel, block_sublayers, decoder_blocks
+
+# How many input vectors per sublayer are kept from the first window (for the export).
+KEEP_TOKENS = 64
+
+
+class _Captured(Exception):
+    """Raised by the pre-hook on block 0 to stop the model once block 0's inputs are known."""
+
+    def __init__(self, args: tuple, kwargs: dict) -> None:
+        super().__init__()
+        self.args, self.kwargs = args, kwargs
+
+
+@dataclass
+class Chunk:
+    """One batch of calibration windows at the input of the current block."""
+
+    hidden: torch.Tensor
+    kwargs: dict
+
+
+@dataclass
+class BlockInputs:
+    """What a visitor sees for one block: per-sublayer mean x^2 over calibration tokens and the
+    first KEEP_TOKENS input vectors of each sublayer."""
+
+    index: int
+    block: nn.Module
+    sublayers: dict[str, nn.Linear]
+    sq_mean: dict[str, torch.Tensor]
+    sample: dict[str, torch.Tensor]
+
+
+# A visitor returns True when it changed the block's weights (outputs must be recomputed).
+Visitor = Callable[[BlockInputs], bool]
+
+
+def _stop(_module: nn.Module, args: tuple, kwargs: dict) -> None:
+    raise _Captured(args, kwargs)
+
+
+def _to(obj: object, device: torch.device) -> object:
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device)
+    if isinstance(obj, tuple | list):
+        return type(obj)(_to(v, device) for v in obj)
+    if isinstance(obj, dict):
+        return {k: _to(v, device) for k, v in obj.items()}
+    return obj
+
+
+def _block_device(block: nn.Module) -> torch.device:
+    return next(block.parameters()).device
+
+
+@torch.no_grad()
+def capture_inputs(lm: LoadedModel, calib: torch.Tensor, batch: int) -> list[Chunk]:
+    """Inputs (hidden states and keyword arguments) of block 0 for every batch of windows."""
+    block0 = decoder_blocks(lm.model, lm.family)[0]
+    hook = block0.register_forward_pre_hook(_stop, with_kwargs=True)
+    chunks = []
+    embed_device = lm.model.get_input_embeddings().weight.device
+    try:
+        for lo in range(0, calib.shape[0], batch):
+            try:
+                lm.model(input_ids=calib[lo : lo + batch].to(embed_device), use_cache=False)
+            except _Captured as cap:
+                kwargs = dict(cap.kwargs)
+                hidden = cap.args[0] if cap.args else kwargs.pop("hidden_states")
+                chunks.append(Chunk(hidden, kwargs))
+            else:
+                raise RuntimeError("block 0 was never called; cannot capture its inputs")
+    finally:
+        hook.remove()
+    return chunks
+
+
+@torch.no_grad()
+def _forward(block: nn.Module, chunks: list[Chunk]) -> list[torch.Tensor]:
+    device = _block_device(block)
+    outs = []
+    for chunk in chunks:
+        out = block(chunk.hidden.to(device), **_to(chunk.kwargs, device))
+        outs.append(out[0] if isinstance(out, tuple) else out)
+    return outs
+
+
+@torch.no_grad()
+def _forward_with_stats(
+    block: nn.Module, sublayers: dict[str, nn.Linear], chunks: list[Chunk]
+) -> tuple[list[torch.Tensor], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Forward all chunks; hooks accumulate sum x^2 per input feature of every sublayer."""
+    sums: dict[str, torch.Tensor] = {}
+    counts: dict[str, int] = {}
+    sample: dict[str, torch.Tensor] = {}
+
+    def make_hook(name: str) -> Callable:
+        def hook(_mod: nn.Module, inp: tuple, _out: torch.Tensor) -> None:
+            x = inp[0].detach().reshape(-1, inp[0].shape[-1]).float()
+            # float32 within a batch, float64 across batches: cheap and accurate enough.
+            sums[name] = sums.get(name, 0) + x.square().sum(dim=0).double()
+            counts[name] = counts.get(name, 0) + x.shape[0]
+            if name not in sample:
+                sample[name] = inp[0][0, :KEEP_TOKENS].detach().float().cpu().clone()
+
+        return hook
+
+    handles = [mod.register_forward_hook(make_hook(n)) for n, mod in sublayers.items()]
+    try:
+        outs = _forward(block, chunks)
+    finally:
+        for h in handles:
+            h.remove()
+    sq_mean = {n: (sums[n] / counts[n]).float().cpu() for n in sublayers}
+    return outs, sq_mean, sample
+
+
+def run_sequential(
+    lm: LoadedModel, calib: torch.Tensor, batch: int, visit: Visitor, desc: str = "blocks"
+) -> torch.Tensor:
+    """Walk the blocks in order; `visit` sees each block's statistics before its outputs feed
+    the next block, so a visitor that prunes makes later blocks see pruned predecessors.
+    Returns the last block's outputs for all windows."""
+    chunks = capture_inputs(lm, calib, batch)
+    blocks = decoder_blocks(lm.model, lm.family)
+    for index, block in enumerate(tqdm(blocks, desc=desc, unit="block")):
+        subs = block_sublayers(block, lm.family)
+        outs, sq_mean, sample = _forward_with_stats(block, subs, chunks)
+        if visit(BlockInputs(index, block, subs, sq_mean, sample)):
+            outs = _forward(block, chunks)
+        chunks = [Chunk(o, c.kwargs) for o, c in zip(outs, chunks, strict=True)]
+    # Output of the last block (before the final norm), for checks against the model's forward.
+    return torch.cat([c.hidden.cpu() for c in chunks])

@@ -1,0 +1,139 @@
+"""`python -m flow eval`: FLOW against the baselines at equal mean sparsity, same windows."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+from flow.evaluate import perplexity
+from flow.pipeline import (
+    Selection,
+    collect_stats,
+    hm_key,
+    prune_model,
+    restore_weights,
+    select_flow,
+    select_owl,
+    select_uniform,
+    snapshot_weights,
+)
+from flow.prune import PrunePlan
+from flow.report import markdown_table, pattern_summary, plot_layers
+
+if TYPE_CHECKING:
+    from flow.cli import Context
+
+
+def _floats(text: str) -> list[float]:
+    return [float(v) for v in text.split(",") if v.strip()]
+
+
+def run_experiment(ctx: Context, a: argparse.Namespace) -> None:
+    from flow.cli import flow_params, usage
+
+    lm, win, out = ctx.lm, ctx.windows, a.out
+    out.mkdir(parents=True, exist_ok=True)
+    sweep, sweep_ppl = _floats(a.hyper_m_sweep), _floats(a.sweep_ppl)
+    hms = sorted({a.hyper_m, *sweep, *sweep_ppl})
+    stats = collect_stats(lm, win.calib, a.batch, hms, [a.hyper_m])
+    P, C = ctx.hw.P, ctx.hw.C
+
+    flow = select_flow(stats, flow_params(a, m_rule="paper"), P)
+    sels: dict[str, Selection] = {
+        "FLOW (paper M rule)": flow,
+        "FLOW (code M rule)": select_flow(stats, flow_params(a, m_rule="code"), P),
+        "FLOW (reference locality)": select_flow(stats, flow_params(a, locality="reference"), P),
+        "OWL-style": select_owl(stats, flow_params(a), a.owl_lamda, P),
+        "uniform 2:4": select_uniform(stats, (2, 4), P),
+        "uniform 4:8": select_uniform(stats, (4, 8), P),
+    }
+    for hm in hms:
+        sels[f"FLOW Hyper_m={hm:g}"] = select_flow(stats, flow_params(a, hyper_m=hm), P)
+
+    runs: list[tuple[str, str, str, str]] = [  # label, selection, metric, mask
+        ("uniform 2:4 (Wanda)", "uniform 2:4", "wanda", "standard"),
+        ("uniform 4:8 (Wanda)", "uniform 4:8", "wanda", "standard"),
+        ("FLOW (paper M rule)", "FLOW (paper M rule)", "wanda", "standard"),
+        ("FLOW pair-shared", "FLOW (paper M rule)", "wanda", "pair-shared"),
+        ("OWL-style -> candidates", "OWL-style", "wanda", "standard"),
+        ("magnitude 2:4", "uniform 2:4", "magnitude", "standard"),
+        ("magnitude 4:8", "uniform 4:8", "magnitude", "standard"),
+        ("FLOW (code M rule)", "FLOW (code M rule)", "wanda", "standard"),
+        *[
+            (f"FLOW Hyper_m={hm:g}", f"FLOW Hyper_m={hm:g}", "wanda", "standard")
+            for hm in sweep_ppl
+            if hm != a.hyper_m
+        ],
+        ("uniform 2:4 pair-shared", "uniform 2:4", "wanda", "pair-shared"),
+    ]
+    snapshot = snapshot_weights(lm)
+    t = time.perf_counter()
+    rows = [
+        {
+            "method": "dense",
+            "patterns": "-",
+            "sparsity": 0.0,
+            "param_sparsity": 0.0,
+            "zeros": 0.0,
+            "ppl": perplexity(lm, win.eval, a.batch),
+            "seconds": time.perf_counter() - t,
+        }
+    ]
+    payload = {
+        "windows": win.spec.as_dict(),
+        "model": lm.name,
+        "model_identity": lm.identity,
+        "args": {k: str(v) for k, v in vars(a).items() if k != "func"},
+        "stats": [asdict(s) for s in stats],
+        "selections": {k: v.as_dict() for k, v in sels.items()},
+        "rows": rows,
+    }
+    _write(out, payload, rows, win.spec.as_dict(), a)
+    for label, sel_name, metric, mask in runs:
+        sel = sels[sel_name]
+        t = time.perf_counter()
+        result = prune_model(lm, win.calib, a.batch, PrunePlan(sel.patterns, metric, mask, C))
+        ppl = perplexity(lm, win.eval, a.batch)
+        restore_weights(lm, snapshot)
+        rows.append(
+            {
+                "method": label,
+                "patterns": pattern_summary(sel.patterns),
+                "sparsity": sel.achieved_layer_mean,
+                "param_sparsity": sel.achieved_param_weighted,
+                "zeros": result.zero_fraction,
+                "ppl": ppl,
+                "seconds": time.perf_counter() - t,
+            }
+        )
+        print(f"{label}: ppl {ppl:.3f} (zeros {result.zero_fraction:.4f})", flush=True)
+        payload["rows"] = rows
+        payload |= usage()
+        _write(out, payload, rows, win.spec.as_dict(), a)
+    plot_layers(
+        {k: sels[k].layers for k in ("FLOW (paper M rule)", "FLOW (code M rule)")},
+        out / "flow_layers.png",
+        f"{lm.name}: FLOW at target {a.target}, Hyper_m={a.hyper_m:g} "
+        f"(calibration tokens {win.spec.calib_range})",
+    )
+    sweep_lines = [
+        f"- Hyper_m={hm:g}: {pattern_summary(sels[f'FLOW Hyper_m={hm:g}'].patterns)}"
+        f" (O range {min(s.outlier_ratio[hm_key(hm)] for s in stats):.3f}-"
+        f"{max(s.outlier_ratio[hm_key(hm)] for s in stats):.3f}%)"
+        for hm in hms
+    ]
+    (out / "hyper_m_sweep.md").write_text("\n".join(sweep_lines) + "\n")
+    print("\n".join(sweep_lines))
+
+
+def _write(out, payload: dict, rows: list[dict], spec: dict, a: argparse.Namespace) -> None:
+    (out / "results.json").write_text(json.dumps(payload, indent=1, default=str))
+    head = (
+        f"Perplexity on tokens {spec['eval_range']} of {spec['text_path']} "
+        f"({a.eval_windows} windows x {spec['seqlen']}); calibration tokens "
+        f"{spec['calib_range']} ({a.nsamples} x {spec['seqlen']}).\n\n"
+    )
+    (out / "results.md").write_text(head + markdown_table(rows))

@@ -1,0 +1,328 @@
+"""FLOW steps on a loaded model: statistics pass, selection, sequential pruning."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from flow.calibrate import BlockInputs, run_sequential
+from flow.models import LoadedModel, block_sublayers, decoder_blocks
+from flow.prune import PrunePlan, prune_sublayer, wanda_metric
+from flow.select import (
+    FlowParams,
+    InfeasibleTarget,
+    Pattern,
+    allowed_matrix,
+    flow_cost,
+    owl_targets,
+    solve_assignment,
+    sparsity,
+    validate_candidates,
+)
+from flow.stats import minmax, outlier_locality, outlier_positions
+
+
+@dataclass
+class BlockStats:
+    """FLOW statistics of one block for each Hyper_m that was asked for (keys: str(hyper_m))."""
+
+    index: int
+    params: int
+    outlier_ratio: dict[str, float]
+    locality: dict[str, float]
+    n_outliers: dict[str, int]
+    locality_reference: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Selection:
+    """A per-layer pattern choice and everything that led to it (goes into the JSON log)."""
+
+    method: str
+    patterns: list[Pattern]
+    layers: list[dict]
+    target: float
+    achieved: float  # in the selection's own weighting
+    achieved_layer_mean: float
+    achieved_param_weighted: float
+    exact: bool
+    status: list[str]
+    options: dict
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def hm_key(hyper_m: float) -> str:
+    return f"{float(hyper_m):g}"
+
+
+def collect_stats(
+    lm: LoadedModel,
+    calib: torch.Tensor,
+    batch: int,
+    hyper_ms: list[float],
+    reference_at: list[float] | None = None,
+) -> list[BlockStats]:
+    """Dense statistics pass: block-by-block, O and D of |W| * sqrt(s) over each whole block."""
+    out: list[BlockStats] = []
+
+    def visit(inp: BlockInputs) -> bool:
+        metric = np.concatenate(
+            [
+                wanda_metric(lin.weight, inp.sq_mean[name]).ravel()
+                for name, lin in inp.sublayers.items()
+            ]
+        )
+        stats = BlockStats(inp.index, int(metric.size), {}, {}, {})
+        for hm in hyper_ms:
+            k = hm_key(hm)
+            n_out = int(outlier_positions(metric, hm).size)
+            stats.n_outliers[k] = n_out
+            stats.outlier_ratio[k] = 100.0 * n_out / metric.size
+            stats.locality[k] = outlier_locality(metric, hm, "exact")
+        for hm in reference_at or []:
+            stats.locality_reference[hm_key(hm)] = outlier_locality(metric, hm, "reference")
+        out.append(stats)
+        return False
+
+    run_sequential(lm, calib, batch, visit, desc="statistics")
+    return out
+
+
+def _summary(
+    method: str,
+    patterns: list[Pattern],
+    stats: list[BlockStats],
+    target: float,
+    weighting: str,
+    layers: list[dict],
+    status: list[str],
+    options: dict,
+) -> Selection:
+    sp = np.array([sparsity(p) for p in patterns])
+    params = np.array([s.params for s in stats], dtype=np.float64)
+    layer_mean = float(sp.mean())
+    param_weighted = float((sp * params).sum() / params.sum())
+    achieved = param_weighted if weighting == "params" else layer_mean
+    return Selection(
+        method,
+        [tuple(p) for p in patterns],
+        layers,
+        target,
+        achieved,
+        layer_mean,
+        param_weighted,
+        abs(achieved - target) <= 1e-7,
+        status,
+        options,
+    )
+
+
+def _weights(stats: list[BlockStats], weighting: str) -> np.ndarray:
+    if weighting == "layer":
+        return np.ones(len(stats))
+    if weighting == "params":
+        return np.array([s.params for s in stats], dtype=np.float64)
+    raise ValueError(f"unknown weighting {weighting!r}: use 'layer' or 'params'")
+
+
+def select_flow(stats: list[BlockStats], params: FlowParams, P: int) -> Selection:
+    """FLOW: normalised O and D -> N and M targets -> MILP at the target mean sparsity."""
+    validate_candidates(params.candidates, P)
+    k = hm_key(params.hyper_m)
+    if k not in stats[0].outlier_ratio:
+        raise ValueError(f"statistics were not collected for Hyper_m={params.hyper_m}")
+    o = np.array([s.outlier_ratio[k] for s in stats])
+    if params.locality == "exact":
+        d = np.array([s.locality[k] for s in stats])
+    elif params.locality == "reference":
+        if k not in stats[0].locality_reference:
+            raise ValueError(f"reference locality not collected for Hyper_m={params.hyper_m}")
+        d = np.array([s.locality_reference[k] for s in stats])
+    else:
+        raise ValueError(f"unknown locality {params.locality!r}: use 'exact' or 'reference'")
+    o_norm, d_norm = minmax(o), minmax(d)
+    cost, n_target, m_target = flow_cost(o_norm, d_norm, params)
+    allowed = allowed_matrix(len(stats), params, params.target)
+    sp = np.array([sparsity(p) for p in params.candidates])
+    result = solve_assignment(cost, sp, params.target, _weights(stats, params.weighting), allowed)
+    patterns = [params.candidates[c] for c in result.choice]
+    layers = [
+        {
+            "layer": i,
+            "params": stats[i].params,
+            "outlier_ratio_pct": float(o[i]),
+            "locality": float(d[i]),
+            "o_norm": float(o_norm[i]),
+            "d_norm": float(d_norm[i]),
+            "n_target": float(n_target[i]),
+            "m_target": float(m_target[i]),
+            "n": patterns[i][0],
+            "m": patterns[i][1],
+            "sparsity": sparsity(patterns[i]),
+            "cost": float(cost[i, result.choice[i]]),
+        }
+        for i in range(len(stats))
+    ]
+    options = asdict(params)
+    return _summary(
+        "flow", patterns, stats, params.target, params.weighting, layers, result.status, options
+    )
+
+
+def select_owl(stats: list[BlockStats], params: FlowParams, owl_lamda: float, P: int) -> Selection:
+    """OWL-style: OWL's per-layer sparsities (outlier ratio at Hyper_m, +- owl_lamda) mapped to
+    the nearest candidates under the same mean-sparsity constraint. Among candidates of equal
+    sparsity the larger M wins (a tiny tie-break: OWL has no notion of M)."""
+    validate_candidates(params.candidates, P)
+    k = hm_key(params.hyper_m)
+    o = np.array([s.outlier_ratio[k] for s in stats])
+    owl = owl_targets(o, params.target, owl_lamda)
+    cands = params.candidates
+    sp = np.array([sparsity(p) for p in cands])
+    max_m = max(m for _, m in cands)
+    tie = 1e-3 * np.array([(max_m - m) / max_m for _, m in cands])
+    cost = np.abs(sp[None, :] - owl[:, None]) + tie[None, :]
+    allowed = allowed_matrix(len(stats), params, params.target)
+    result = solve_assignment(cost, sp, params.target, _weights(stats, params.weighting), allowed)
+    patterns = [cands[c] for c in result.choice]
+    layers = [
+        {
+            "layer": i,
+            "outlier_ratio_pct": float(o[i]),
+            "owl_sparsity": float(owl[i]),
+            "n": patterns[i][0],
+            "m": patterns[i][1],
+            "sparsity": sparsity(patterns[i]),
+        }
+        for i in range(len(stats))
+    ]
+    options = {**asdict(params), "owl_lamda": owl_lamda}
+    return _summary(
+        "owl", patterns, stats, params.target, params.weighting, layers, result.status, options
+    )
+
+
+def select_uniform(stats: list[BlockStats], pattern: Pattern, P: int) -> Selection:
+    validate_candidates((pattern,), P)
+    patterns = [pattern] * len(stats)
+    layers = [{"layer": i, "n": pattern[0], "m": pattern[1]} for i in range(len(stats))]
+    target = sparsity(pattern)
+    return _summary(
+        f"uniform {pattern[0]}:{pattern[1]}",
+        patterns,
+        stats,
+        target,
+        "layer",
+        layers,
+        [],
+        {"pattern": list(pattern)},
+    )
+
+
+def check_target(target: float) -> None:
+    if not 0.0 <= target < 1.0:
+        raise InfeasibleTarget(f"target sparsity {target} must be in [0, 1)")
+
+
+@dataclass
+class ExportCapture:
+    """Which sublayer of each block to keep for the stimulus, and how much of it."""
+
+    sublayer: str | None = None  # None: cycle through the block's sublayers
+    all_sublayers: bool = False
+    max_cout: int = 64
+    tokens: int = 8
+    kept: list[dict] = field(default_factory=list)
+
+    def names(self, index: int, available: list[str]) -> list[str]:
+        if self.all_sublayers:
+            return available
+        if self.sublayer is None:
+            return [available[index % len(available)]]
+        if self.sublayer not in available:
+            raise ValueError(f"sublayer {self.sublayer!r} not in this model: {available}")
+        return [self.sublayer]
+
+
+@dataclass
+class PruneResult:
+    plan: PrunePlan
+    layer_zero_fraction: list[float]
+    zero_fraction: float  # over all pruned sublayer weights
+    sublayer_masks: int
+
+
+def prune_model(
+    lm: LoadedModel,
+    calib: torch.Tensor | None,
+    batch: int,
+    plan: PrunePlan,
+    capture: ExportCapture | None = None,
+) -> PruneResult:
+    """Prune every block to its pattern. Wanda runs sequentially (statistics recomputed on the
+    already-pruned predecessors); magnitude needs no data unless activations are exported."""
+    blocks = decoder_blocks(lm.model, lm.family)
+    if len(plan.patterns) != len(blocks):
+        raise ValueError(f"plan has {len(plan.patterns)} patterns for {len(blocks)} blocks")
+    zeros: list[float] = []
+    n_masks = 0
+
+    def visit(inp: BlockInputs) -> bool:
+        nonlocal n_masks
+        n, m = plan.patterns[inp.index]
+        total = kept_total = 0
+        wanted = capture.names(inp.index, list(inp.sublayers)) if capture else []
+        for name, lin in inp.sublayers.items():
+            mask = prune_sublayer(lin, n, m, plan, inp.sq_mean.get(name))
+            n_masks += 1
+            total += mask.size
+            kept_total += int(mask.sum())
+            if name in wanted:
+                rows = slice(0, capture.max_cout)
+                capture.kept.append(
+                    {
+                        "block": inp.index,
+                        "sublayer": name,
+                        "n": n,
+                        "m": m,
+                        "weight": lin.weight[rows].detach().float().cpu().numpy(),
+                        "mask": mask[rows].copy(),
+                        "act": inp.sample[name][: capture.tokens].numpy(),
+                    }
+                )
+        zeros.append(1.0 - kept_total / total)
+        return n != m
+
+    if plan.metric == "wanda" or capture is not None:
+        if calib is None:
+            raise ValueError("calibration windows are needed for wanda pruning or export")
+        run_sequential(lm, calib, batch, visit, desc=f"prune {plan.metric}/{plan.mask_mode}")
+    else:
+        for index, block in enumerate(tqdm(blocks, desc="prune magnitude", unit="block")):
+            subs = block_sublayers(block, lm.family)
+            visit(BlockInputs(index, block, subs, {}, {}))
+    params = [
+        sum(lin.weight.numel() for lin in block_sublayers(b, lm.family).values()) for b in blocks
+    ]
+    overall = float(np.dot(zeros, params) / np.sum(params))
+    return PruneResult(plan, zeros, overall, n_masks)
+
+
+def snapshot_weights(lm: LoadedModel) -> list[dict[str, torch.Tensor]]:
+    """Copies of every prunable weight, so several methods can run on one loaded model."""
+    return [
+        {name: lin.weight.detach().clone() for name, lin in block_sublayers(b, lm.family).items()}
+        for b in decoder_blocks(lm.model, lm.family)
+    ]
+
+
+@torch.no_grad()
+def restore_weights(lm: LoadedModel, snapshot: list[dict[str, torch.Tensor]]) -> None:
+    for block, saved in zip(decoder_blocks(lm.model, lm.family), snapshot, strict=True):
+        for name, lin in block_sublayers(block, lm.family).items():
+            lin.weight.copy_(saved[name])
