@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -46,6 +47,8 @@ class CsrMaster:
     def __init__(self, dut: SimHandleBase) -> None:
         bus = AxiLiteBus.from_prefix(dut, "s_axil")
         self.axil = AxiLiteMaster(bus, dut.clk_i, dut.rst_ni, reset_active_level=False)
+        for channel in (self.axil.write_if, self.axil.read_if):
+            channel.log.setLevel(logging.WARNING)  # one INFO line per access otherwise
 
     async def write(self, addr: int, value: int) -> None:
         resp = await self.axil.write(int(addr), int(value).to_bytes(4, "little"))

@@ -35,6 +35,7 @@ class CoreDriver:
         """tvalid gaps on the weight and activation streams (None = always valid)."""
         for src, prob in ((self.w_src, profile.w_gap), (self.a_src, profile.a_gap)):
             src.set_pause_generator(random_pauses(rng, prob) if prob > 0 else None)
+            src.pause = False  # a killed generator leaves its last value behind
 
     def queue_streams(self, job: Job) -> None:
         """Queue every beat of `job`: one weight frame per pass, one activation frame per token.

@@ -79,7 +79,7 @@ class CoreEnv:
         self.driver.set_stalls(profile, self.rng)
         self.monitor.set_backpressure(profile.y_backpressure, self.rng)
 
-    async def wait_until(self, cond: Callable[[], bool], max_cycles: int, what: str) -> None:
+    async def wait_until(self, cond: Callable[[], object], max_cycles: int, what: str) -> None:
         """Wait (edge by edge) until `cond()` holds in the ReadOnly phase, then step off it."""
         for _ in range(max_cycles):
             await RisingEdge(self.dut.clk_i)
@@ -100,7 +100,8 @@ class CoreEnv:
                 status = await self.driver.csr.status()
                 raise AssertionError(
                     f"{job.label}: no output frame within {limit} cycles (model "
-                    f"{job.model_cycles}); STATUS {status}"
+                    f"{job.model_cycles}); STATUS {status}; frames left to send: weights "
+                    f"{self.driver.w_src.count()}, activations {self.driver.a_src.count()}"
                 ) from err
 
     async def finish_job(self, job: Job, profile: StallProfile, frames_before: int) -> int:

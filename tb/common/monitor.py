@@ -40,6 +40,7 @@ class OutputMonitor:
 
     def set_backpressure(self, prob: float, rng: random.Random) -> None:
         self.sink.set_pause_generator(random_pauses(rng, prob) if prob > 0 else None)
+        self.sink.pause = False  # a killed generator leaves its last value behind
 
     async def _run(self) -> None:
         beat_bytes = self.cfg.Y_TDATA // 8
@@ -69,7 +70,7 @@ class HandshakeCounter:
         while True:
             await RisingEdge(self._clk)
             await ReadOnly()
-            if self._valid.value.to_unsigned() and self._ready.value.to_unsigned():
+            if int(self._valid.value) and int(self._ready.value):
                 self.count += 1
 
     def stop(self) -> None:

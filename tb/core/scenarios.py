@@ -140,8 +140,8 @@ async def reset_mid_run(env: CoreEnv) -> None:
             counter = HandshakeCounter(dut.clk_i, dut.s_axis_w_tvalid, dut.s_axis_w_tready)
             cond = {
                 "wload": lambda c=counter, n=w_beats: 0 < c.count < n,
-                "aload": lambda: bool(dut.s_axis_a_tvalid.value and dut.s_axis_a_tready.value),
-                "out": lambda: bool(dut.m_axis_y_tvalid.value),
+                "aload": lambda: int(dut.s_axis_a_tvalid.value) & int(dut.s_axis_a_tready.value),
+                "out": lambda: int(dut.m_axis_y_tvalid.value),
             }[phase]
             await env.wait_until(cond, 20 * job.model_cycles, f"phase {phase}")
             counter.stop()

@@ -73,7 +73,8 @@ def run_core(sim: str, config: str, group: str, tests: list[str], **env: str) ->
     """Run `tests` of tb.core.cocotb_core on `config`; shared by mutation and the bench."""
     coverage = os.environ.get("COVERAGE", "0") == "1" and sim == "verilator"
     params = load_configs()[config]
-    tag = f"{config}-cov" if coverage else config
+    tag = f"tb-{config}"  # apart from tb/blocks' builds of the same top level
+    build_dir = build_dir_for(sim, TOPLEVEL, f"{tag}-cov" if coverage else tag)
     name = f"{config}-{group}"
     sources = sorted(rtl_dir().glob("*.sv"))
     assert sources, f"no RTL in {rtl_dir()}"
@@ -81,7 +82,7 @@ def run_core(sim: str, config: str, group: str, tests: list[str], **env: str) ->
     extra = {
         "FLEXCIM_CONFIG": config,
         "FCOV_FILE": str(fcov),
-        "FLEXCIM_BUILD_DIR": str(build_dir_for(sim, TOPLEVEL, tag)),
+        "FLEXCIM_BUILD_DIR": str(build_dir),
         **env,
     }
     return run_cocotb(
@@ -90,7 +91,7 @@ def run_core(sim: str, config: str, group: str, tests: list[str], **env: str) ->
         includes=[rtl_dir()],
         test_module=MODULE,
         parameters=params,
-        tag=config,
+        tag=tag,
         sim=sim,
         testcase=tests,
         extra_env=extra,
