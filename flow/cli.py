@@ -321,13 +321,18 @@ def cmd_export(a: argparse.Namespace) -> int:
         shutil.copyfile(target, latest)
         print(f"cache hit: reusing {target} (key {key[:12]}); copied to {latest}")
         return 0
+    stages: dict[str, float] = {"hash": time.perf_counter() - t0}
     ctx = setup(a, n_eval=0)
+    stages["load"] = time.perf_counter() - t0 - sum(stages.values())
     stats = run_stats(ctx, a)
+    stages["statistics"] = time.perf_counter() - t0 - sum(stages.values())
     sel = select_flow(stats, flow_params(a), ctx.hw.P)
     print_selection(sel)
+    stages["select"] = time.perf_counter() - t0 - sum(stages.values())
     capture = ExportCapture(a.sublayer, a.all_sublayers, a.max_cout, a.tokens)
     plan = PrunePlan(sel.patterns, "wanda", a.mask, ctx.hw.C)
     result = prune_model(ctx.lm, ctx.windows.calib, a.batch, plan, capture)
+    stages["prune"] = time.perf_counter() - t0 - sum(stages.values())
     source = {
         "tool": "flow",
         "model_identity": ctx.lm.identity,
@@ -346,6 +351,9 @@ def cmd_export(a: argparse.Namespace) -> int:
     shutil.copyfile(target, latest)
     size = target.stat().st_size
     seconds = time.perf_counter() - t0
+    stages["export"] = seconds - sum(stages.values())
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    print("stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
     print(
         f"wrote {target} ({len(stim.layers)} layers, {size / 1e6:.2f} MB) in {seconds:.1f} s; "
         f"copied to {latest}"
@@ -357,6 +365,8 @@ def cmd_export(a: argparse.Namespace) -> int:
         "stimulus": str(target),
         "bytes": size,
         "seconds": seconds,
+        "stages": stages,
+        "cpu_seconds": cpu.ru_utime + cpu.ru_stime,
         **usage(),
     }
     write_log(a.log or target.with_suffix(".json"), log)
