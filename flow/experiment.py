@@ -69,6 +69,21 @@ def run_experiment(ctx: Context, a: argparse.Namespace) -> None:
         ],
         ("uniform 2:4 pair-shared", "uniform 2:4", "wanda", "pair-shared"),
     ]
+    # Plot and sweep first: they need only the selections, and survive an interrupted run.
+    plot_layers(
+        {k: sels[k].layers for k in ("FLOW (paper M rule)", "FLOW (code M rule)")},
+        out / "flow_layers.png",
+        f"{lm.name}: FLOW at target {a.target}, Hyper_m={a.hyper_m:g} "
+        f"(calibration tokens {win.spec.calib_range})",
+    )
+    sweep_lines = [
+        f"- Hyper_m={hm:g}: {pattern_summary(sels[f'FLOW Hyper_m={hm:g}'].patterns)}"
+        f" (O range {min(s.outlier_ratio[hm_key(hm)] for s in stats):.3f}-"
+        f"{max(s.outlier_ratio[hm_key(hm)] for s in stats):.3f}%)"
+        for hm in hms
+    ]
+    (out / "hyper_m_sweep.md").write_text("\n".join(sweep_lines) + "\n")
+    print("\n".join(sweep_lines))
     snapshot = snapshot_weights(lm)
     t = time.perf_counter()
     rows = [
@@ -113,20 +128,6 @@ def run_experiment(ctx: Context, a: argparse.Namespace) -> None:
         payload["rows"] = rows
         payload |= usage()
         _write(out, payload, rows, win.spec.as_dict(), a)
-    plot_layers(
-        {k: sels[k].layers for k in ("FLOW (paper M rule)", "FLOW (code M rule)")},
-        out / "flow_layers.png",
-        f"{lm.name}: FLOW at target {a.target}, Hyper_m={a.hyper_m:g} "
-        f"(calibration tokens {win.spec.calib_range})",
-    )
-    sweep_lines = [
-        f"- Hyper_m={hm:g}: {pattern_summary(sels[f'FLOW Hyper_m={hm:g}'].patterns)}"
-        f" (O range {min(s.outlier_ratio[hm_key(hm)] for s in stats):.3f}-"
-        f"{max(s.outlier_ratio[hm_key(hm)] for s in stats):.3f}%)"
-        for hm in hms
-    ]
-    (out / "hyper_m_sweep.md").write_text("\n".join(sweep_lines) + "\n")
-    print("\n".join(sweep_lines))
 
 
 def _write(out, payload: dict, rows: list[dict], spec: dict, a: argparse.Namespace) -> None:

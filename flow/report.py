@@ -37,9 +37,10 @@ def plot_layers(selections: dict[str, list[dict]], path: Path, title: str) -> No
     fig, axes = plt.subplots(4, 1, figsize=(9, 9), sharex=True)
     first = next(iter(selections.values()))
     x = [r["layer"] for r in first]
-    for label, layers in selections.items():
-        axes[0].step(x, [r["n"] for r in layers], where="mid", label=label)
-        axes[1].step(x, [r["m"] for r in layers], where="mid", label=label)
+    for j, (label, layers) in enumerate(selections.items()):
+        shift = [v + 0.2 * j for v in x]  # side by side, so equal choices stay visible
+        axes[0].plot(shift, [r["n"] for r in layers], "o", ms=4, label=label)
+        axes[1].plot(shift, [r["m"] for r in layers], "o", ms=4, label=label)
     axes[0].set_ylabel("N")
     axes[1].set_ylabel("M")
     axes[0].legend(fontsize=7)
