@@ -89,6 +89,9 @@ def run_cocotb(
     build_args: list[str] = []
     if sim == "verilator":
         build_args = ["-Wall", "--assert", "-Wno-fatal", "-O2", "--x-assign", "unique"]
+        # Split the generated C++ into small functions/files: unsplit, the paper-size core
+        # made one cc1plus take >11 GB and get OOM-killed next to other builds.
+        build_args += ["--output-split", "20000", "--output-split-cfuncs", "2000"]
         if coverage:
             build_args += ["--coverage-line", "--coverage-toggle"]
     else:

@@ -1,0 +1,165 @@
+"""Mutation check: deliberate RTL bugs, each applied to a COPY of rtl/, must fail the regression.
+
+`python -m tb.mutation [names...]` copies rtl/ into a temporary folder, applies one mutant
+(an exact text substitution that must match exactly once, so a stale mutant is reported, not
+silently skipped), runs the core regression against the copy (FLEXCIM_RTL_DIR, separate
+FLEXCIM_SIM_BUILD) on a small config with a fixed seed, and reports caught/missed per mutant
+with the first failing check's message. rtl/ itself is never written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tb.common.runner import ROOT, RTL_DIR
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    file: str  # under rtl/
+    old: str
+    new: str
+    why: str
+
+
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant(
+        "cell_meta_polarity",
+        "flexcim_cell.sv",
+        "b_q ? pair_i[2*AB-1:AB] : pair_i[AB-1:0]",
+        "b_q ? pair_i[AB-1:0] : pair_i[2*AB-1:AB]",
+        "metadata bit b selects the wrong element of the pair",
+    ),
+    Mutant(
+        "merge_drops_submacro",
+        "flexcim_merge.sv",
+        "= sums_i[(p*C + c)*SW +: SW];",
+        "= (p == P-1) ? '0 : sums_i[(p*C + c)*SW +: SW];",
+        "the merge tree ignores the last sub-macro",
+    ),
+    Mutant(
+        "cycle_counter_off_by_one",
+        "flexcim_ctrl.sv",
+        "            cycles_q  <= '0;\n            stalls_q  <= '0;\n            nlog_q",
+        "            cycles_q  <= 32'd1;\n            stalls_q  <= '0;\n            nlog_q",
+        "CYCLES starts at 1 instead of 0 on start",
+    ),
+    Mutant(
+        "distribution_set_index",
+        "flexcim_distribution.sv",
+        "set  = PIDX >> nlog_i;",
+        "set  = QW'((PIDX >> nlog_i) + 1);",
+        "a slot reads the pairs of the next set",
+    ),
+    Mutant(
+        "stall_counter_ignores_backpressure",
+        "flexcim_ctrl.sv",
+        "(state_q == S_OUT && !y_ready_i)",
+        "1'b0",
+        "STALLS misses output back-pressure cycles",
+    ),
+    Mutant(
+        "accumulate_never_clears",
+        "flexcim_merge.sv",
+        "= first_q ? ext : acc_old[c*ACC +: ACC] + ext;",
+        "= acc_old[c*ACC +: ACC] + ext;",
+        "the first pass adds to the previous job's accumulators",
+    ),
+)
+
+# Groups of tb/core/test_core.py run per mutant: values, stalls, control and multi-job.
+GROUPS = ("patterns", "stalls", "control", "layers")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    mutant: Mutant
+    caught: bool
+    message: str
+    seconds: float
+
+
+def apply(mutant: Mutant, rtl_dir: Path) -> None:
+    """Apply `mutant` to the copy in `rtl_dir` (never to rtl/)."""
+    path = rtl_dir / mutant.file
+    assert path.resolve().parent != RTL_DIR.resolve(), "refusing to mutate rtl/ in place"
+    text = path.read_text()
+    hits = text.count(mutant.old)
+    if hits != 1:
+        raise ValueError(f"mutant {mutant.name}: pattern found {hits} times in {mutant.file}")
+    path.write_text(text.replace(mutant.old, mutant.new))
+
+
+def _first_failure(log: str) -> str:
+    """The first check message of a failing run (skipping the runner's summary lines)."""
+    for line in log.splitlines():
+        match = re.search(r"AssertionError: (.*)", line)
+        if match and "tests failed" not in line and "no cocotb test ran" not in line:
+            return match.group(1).strip()
+    tail = [line for line in log.splitlines() if line.strip()][-3:]
+    return " | ".join(tail)
+
+
+def run_mutant(mutant: Mutant, config: str, seed: int, work: Path) -> Outcome:
+    """Copy rtl/, mutate, run the selected regression groups; caught = a check failed."""
+    rtl_copy = work / mutant.name / "rtl"
+    shutil.copytree(RTL_DIR, rtl_copy)
+    apply(mutant, rtl_copy)
+    env = dict(os.environ)
+    env.update(
+        FLEXCIM_RTL_DIR=str(rtl_copy),
+        FLEXCIM_SIM_BUILD=str(work / mutant.name / "sim_build"),
+        SIM="verilator",
+        CORE_CONFIGS=config,
+        COCOTB_RANDOM_SEED=str(seed),
+        COVERAGE="0",
+    )
+    select = " or ".join(f"{config}-{g}" for g in GROUPS)
+    cmd = [sys.executable, "-m", "pytest", "tb/core/test_core.py", "-x", "-q", "-k", select]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0 and "AssertionError" not in log:
+        raise RuntimeError(f"mutant {mutant.name}: run failed without a check failing:\n{log}")
+    caught = proc.returncode != 0
+    message = _first_failure(log) if caught else "all checks passed"
+    return Outcome(mutant, caught, message, time.perf_counter() - start)
+
+
+def run_all(names: list[str] | None = None, config: str = "small", seed: int = 1) -> list[Outcome]:
+    chosen = [m for m in MUTANTS if not names or m.name in names]
+    with tempfile.TemporaryDirectory(prefix="flexcim-mutants-") as tmp:
+        return [run_mutant(m, config, seed, Path(tmp)) for m in chosen]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "names", nargs="*", help=f"mutants (default all: {[m.name for m in MUTANTS]})"
+    )
+    parser.add_argument("--config", default="small")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    outcomes = run_all(args.names, args.config, args.seed)
+    print("\n| mutant | what it breaks | result | first failing check | s |")
+    print("|---|---|---|---|---|")
+    for o in outcomes:
+        verdict = "caught" if o.caught else "MISSED"
+        print(f"| {o.mutant.name} | {o.mutant.why} | {verdict} | {o.message} | {o.seconds:.0f} |")
+    missed = [o.mutant.name for o in outcomes if not o.caught]
+    print(f"\n{len(outcomes) - len(missed)} of {len(outcomes)} mutants caught")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
