@@ -1,0 +1,19 @@
+"""pytest runner of the flexcim_distribution smoke test (tb/blocks/cocotb_distribution.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tb.blocks.cases import CASES, run_block
+
+
+@pytest.mark.parametrize(("sim", "config"), CASES)
+def test_distribution(sim: str, config: str) -> None:
+    run_block(
+        "flexcim_distribution",
+        ["flexcim_distribution"],
+        "tb.blocks.cocotb_distribution",
+        sim,
+        config,
+        params=lambda cfg: {"P": cfg["P"], "AB": cfg["AB"]},
+    )

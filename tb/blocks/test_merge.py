@@ -1,0 +1,18 @@
+"""pytest runner of the flexcim_merge smoke test (tb/blocks/cocotb_merge.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tb.blocks.cases import CASES, run_block
+
+
+@pytest.mark.parametrize(("sim", "config"), CASES)
+def test_merge(sim: str, config: str) -> None:
+    run_block(
+        "flexcim_merge",
+        ["flexcim_adder_tree", "flexcim_merge"],
+        "tb.blocks.cocotb_merge",
+        sim,
+        config,
+    )

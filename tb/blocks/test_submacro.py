@@ -1,0 +1,19 @@
+"""pytest runner of the flexcim_submacro smoke test (tb/blocks/cocotb_submacro.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tb.blocks.cases import CASES, run_block
+
+
+@pytest.mark.parametrize(("sim", "config"), CASES)
+def test_submacro(sim: str, config: str) -> None:
+    run_block(
+        "flexcim_submacro",
+        ["flexcim_cell", "flexcim_adder_tree", "flexcim_submacro"],
+        "tb.blocks.cocotb_submacro",
+        sim,
+        config,
+        params=lambda cfg: {k: cfg[k] for k in ("R", "C", "WB", "AB")},
+    )
