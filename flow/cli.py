@@ -17,7 +17,13 @@ from flow.calibrate import KEEP_TOKENS
 from flow.data import DEFAULT_TEXT, Windows, make_windows
 from flow.evaluate import perplexity
 from flow.export import build_stimulus, cache_key, cached, code_version
-from flow.models import LoadedModel, default_model_path, load_model, model_identity
+from flow.models import (
+    LoadedModel,
+    default_model_path,
+    file_sha256,
+    load_model,
+    model_identity,
+)
 from flow.pipeline import (
     BlockStats,
     ExportCapture,
@@ -309,8 +315,6 @@ def cmd_export(a: argparse.Namespace) -> int:
         raise FileNotFoundError(f"model path does not exist: {model_path}")
     if not Path(a.text).is_file():
         raise FileNotFoundError(f"text file not found: {a.text}")
-    from flow.models import file_sha256
-
     key = cache_key(
         model_identity(model_path)["sha256"], file_sha256(Path(a.text)), export_options(a)
     )
