@@ -7,8 +7,11 @@ STALLS (CycleChecker), and STATUS (done, not busy, no error) after the last outp
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import random
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,6 +60,7 @@ class CoreEnv:
         self.cycles = CycleChecker()
         self.coverage = CoreCoverage(self.cfg_name, self.cfg)
         self.jobs_run = 0
+        self._t0 = time.perf_counter()
         self._frame_event = Event()
         self.monitor.callbacks += [self.scoreboard.on_frame, self._on_frame]
 
@@ -128,11 +132,25 @@ class CoreEnv:
         await self.driver.start(job)
         return await self.finish_job(job, profile, frames_before)
 
-    def export_coverage(self) -> None:
-        """Cumulative functional coverage of this simulator run (merged by tb.coverage_report)."""
+    def export_results(self, test: str) -> None:
+        """Functional coverage (FCOV_FILE, cumulative per run, merged by tb.coverage_report) and
+        checker statistics (STATS_FILE, one JSON line per test, read by bench.tb_bench)."""
         path = os.environ.get("FCOV_FILE")
         if path:
             self.coverage.export(Path(path))
+        stats = os.environ.get("STATS_FILE")
+        if stats:
+            record = {
+                "test": test,
+                "config": self.cfg_name,
+                "jobs": self.jobs_run,
+                "beats": self.scoreboard.compared_beats,
+                "macs": self.scoreboard.compared_macs,
+                "seconds": time.perf_counter() - self._t0,
+                "cycles": [dataclasses.astuple(s) for s in self.cycles.samples],
+            }
+            with Path(stats).open("a") as handle:
+                handle.write(json.dumps(record) + "\n")
 
     def assert_checked(self, min_jobs: int) -> None:
         """The test ran at least `min_jobs` jobs and the scoreboard compared all their beats."""

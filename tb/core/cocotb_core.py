@@ -33,7 +33,7 @@ async def random_patterns_match_golden(dut: SimHandleBase) -> None:
     per = _count("JOBS_PER_PATTERN", 2)
     await scenarios.every_pattern(env, per)
     env.assert_checked(per * len(scenarios.patterns(env)))
-    env.export_coverage()
+    env.export_results("random_patterns_match_golden")
 
 
 @cocotb.test()
@@ -44,7 +44,7 @@ async def per_channel_masks_spill(dut: SimHandleBase) -> None:
     spilled = await scenarios.spilling_masks(env, jobs)
     assert spilled > 0, f"none of {jobs} per-channel jobs spilled a group"
     env.assert_checked(jobs)
-    env.export_coverage()
+    env.export_results("per_channel_masks_spill")
 
 
 @cocotb.test()
@@ -53,7 +53,7 @@ async def value_corners_match_golden(dut: SimHandleBase) -> None:
     env = await _setup(dut)
     await scenarios.value_corners(env)
     env.assert_checked(2 * len(scenarios.VALUE_KINDS))
-    env.export_coverage()
+    env.export_results("value_corners_match_golden")
 
 
 @cocotb.test()
@@ -63,7 +63,7 @@ async def random_stalls_on_every_stream(dut: SimHandleBase) -> None:
     rounds = _count("STALL_ROUNDS", 2)
     await scenarios.stalls(env, prob=0.3, rounds=rounds)
     env.assert_checked(8 * rounds)
-    env.export_coverage()
+    env.export_results("random_stalls_on_every_stream")
 
 
 @cocotb.test()
@@ -72,7 +72,7 @@ async def illegal_configs_rejected(dut: SimHandleBase) -> None:
     env = await _setup(dut)
     await scenarios.illegal_configs(env)
     env.assert_checked(1)
-    env.export_coverage()
+    env.export_results("illegal_configs_rejected")
 
 
 @cocotb.test()
@@ -81,7 +81,7 @@ async def reset_mid_run_then_clean_job(dut: SimHandleBase) -> None:
     env = await _setup(dut)
     await scenarios.reset_mid_run(env)
     env.assert_checked(4)
-    env.export_coverage()
+    env.export_results("reset_mid_run_then_clean_job")
 
 
 @cocotb.test()
@@ -90,7 +90,7 @@ async def csr_map_and_busy_writes(dut: SimHandleBase) -> None:
     env = await _setup(dut)
     await scenarios.csr_map(env)
     env.assert_checked(1)
-    env.export_coverage()
+    env.export_results("csr_map_and_busy_writes")
 
 
 @cocotb.test()
@@ -99,7 +99,7 @@ async def multi_job_layers_match_layer_model(dut: SimHandleBase) -> None:
     env = await _setup(dut)
     await scenarios.multi_job_layer(env, _count("LAYERS", 3))
     env.assert_checked(4)
-    env.export_coverage()
+    env.export_results("multi_job_layers_match_layer_model")
 
 
 @cocotb.test()
@@ -108,7 +108,7 @@ async def replay_stimulus_file(dut: SimHandleBase) -> None:
     env = await _setup(dut)
     ran = await scenarios.replay(env, _count("REPLAY_TILES", 2), _count("REPLAY_LAYERS", 6))
     env.assert_checked(ran)
-    env.export_coverage()
+    env.export_results("replay_stimulus_file")
 
 
 @cocotb.test()
@@ -121,7 +121,7 @@ async def functional_coverage_closure(dut: SimHandleBase) -> None:
     await scenarios.stalls(env, prob=0.5, rounds=1)
     await scenarios.illegal_configs(env)
     await scenarios.reset_mid_run(env)
-    env.export_coverage()
+    env.export_results("functional_coverage_closure")
     missing = "; ".join(env.coverage.missing())
     assert env.coverage.percentage == 100.0, (
         f"functional coverage {env.coverage.percentage:.1f}% of {env.coverage.root}: {missing}"
