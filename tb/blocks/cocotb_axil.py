@@ -21,7 +21,9 @@ async def _serve(dut: SimHandleBase, writes: list[tuple[int, int, int]]) -> None
     """Answer reads from the model and record every write pulse."""
     while True:
         await FallingEdge(dut.clk_i)
-        dut.reg_rdata_i.value = _reg_model(dut.reg_raddr_o.value.to_unsigned())
+        raddr = dut.reg_raddr_o.value
+        if raddr.is_resolvable:  # the master leaves araddr undriven until its first read
+            dut.reg_rdata_i.value = _reg_model(raddr.to_unsigned())
         if dut.reg_we_o.value:
             writes.append(
                 (

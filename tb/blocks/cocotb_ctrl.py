@@ -15,7 +15,7 @@ from cocotb.triggers import FallingEdge, Timer
 
 from golden.config import HwConfig, csr_error_code
 from golden.cycle_model import job_cycles
-from tb.blocks.sim import start_clock_and_reset
+from tb.blocks.sim import reset, start_clock_and_reset
 from tb.blocks.tiles import config_from_env
 
 CTRL, STATUS, N, M, TOKENS, PASSES, CYCLES, STALLS, PARAMS, VERSION = range(0, 0x28, 4)
@@ -29,9 +29,12 @@ async def write(dut: SimHandleBase, addr: int, data: int, strb: int = 0xF) -> No
 
 
 async def read(dut: SimHandleBase, addr: int) -> int:
+    """Combinational read; returns after the next falling edge (writes stay edge-aligned)."""
     dut.reg_raddr_i.value = addr
     await Timer(1, unit="ns")
-    return dut.reg_rdata_o.value.to_unsigned()
+    value = dut.reg_rdata_o.value.to_unsigned()
+    await FallingEdge(dut.clk_i)
+    return value
 
 
 async def setup(dut: SimHandleBase) -> None:
@@ -100,7 +103,7 @@ async def error_codes_match_golden(dut: SimHandleBase) -> None:
             assert status == 0b001, f"{(n, m, t, np_)}: STATUS {status:#x}, want busy"
             assert dut.nlog_o.value.to_unsigned() == n.bit_length() - 1
             assert dut.mhalf_o.value.to_unsigned() == m // 2
-            await start_clock_and_reset(dut, 1)  # leave the job
+            await reset(dut, 1)  # leave the job
     assert errors > len(cases) // 2
 
 

@@ -26,8 +26,13 @@ def unpack(value: int, n: int, bits: int) -> list[int]:
 
 
 async def start_clock_and_reset(dut: SimHandleBase, cycles: int = 3) -> None:
-    """10 ns clock on clk_i; rst_ni (when the DUT has one) low for `cycles` edges."""
+    """10 ns clock on clk_i, then :func:`reset`; returns just after a falling edge."""
     Clock(dut.clk_i, 10, unit="ns").start()
+    await reset(dut, cycles)
+
+
+async def reset(dut: SimHandleBase, cycles: int = 3) -> None:
+    """rst_ni (when the DUT has one) low for `cycles` edges; returns just after a falling edge."""
     if hasattr(dut, "rst_ni"):
         dut.rst_ni.value = 0
         await ClockCycles(dut.clk_i, cycles)
