@@ -1,6 +1,7 @@
 """Shared pytest-side helpers of the block smoke tests: (simulator, config) cases and one run.
 
-Cases: ``small`` under Verilator and Icarus (marked ``icarus``), ``default`` under Verilator.
+Cases: ``small`` under Verilator and Icarus (marked ``icarus``), ``default`` under Verilator
+(``slow`` for modules whose parameters are the same in both).
 When the SIM environment variable is set, only the cases of that simulator run.
 """
 
@@ -18,6 +19,12 @@ SMALL_CASES = [
     pytest.param("icarus", "small", id="icarus-small", marks=pytest.mark.icarus),
 ]
 CASES = [*SMALL_CASES, pytest.param("verilator", "default", id="verilator-default")]
+# Modules whose RTL parameters do not change between small and default (cell: WB/AB,
+# distribution: P/AB) build default only in the slow sweep.
+LIGHT_CASES = [
+    *SMALL_CASES,
+    pytest.param("verilator", "default", id="verilator-default", marks=pytest.mark.slow),
+]
 
 
 def run_block(

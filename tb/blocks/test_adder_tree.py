@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tb.blocks.cases import CASES, run_block
+from tb.blocks.cases import CASES, SMALL_CASES, run_block
 
 SHAPES = {
     # sub-macro column trees: R inputs of WB+AB bits, C lanes
@@ -18,8 +18,11 @@ SHAPES = {
 }
 
 
-@pytest.mark.parametrize("shape", sorted(SHAPES))
-@pytest.mark.parametrize(("sim", "config"), CASES)
+@pytest.mark.parametrize(
+    ("sim", "config", "shape"),
+    [pytest.param(*case.values, "col", id=f"{case.id}-col") for case in CASES]
+    + [pytest.param(*case.values, "merge", id=f"{case.id}-merge") for case in SMALL_CASES],
+)
 def test_adder_tree(sim: str, config: str, shape: str) -> None:
     run_block(
         "flexcim_adder_tree",
