@@ -7,6 +7,7 @@ Every pytest runner in tb/ goes through :func:`run_cocotb`, so the toolchain qui
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -96,35 +97,41 @@ def run_cocotb(
             build_args += ["--coverage-line", "--coverage-toggle"]
     else:
         build_args = ["-g2012"]
-    runner = get_runner(sim)
-    runner.build(
-        sources=list(sources),
-        includes=list(includes or []),
-        hdl_toplevel=toplevel,
-        parameters=dict(parameters),
-        build_dir=build_dir,
-        build_args=build_args,
-        timescale=("1ns", "1ps"),
-        waves=waves,
-    )
-    env = {f"PARAM_{name}": str(value) for name, value in parameters.items()}
-    env.update(extra_env or {})
-    name = results_name or build_tag
-    plusargs: list[str] = []
-    if coverage and sim == "verilator":
-        plusargs.append(f"+verilator+coverage+file+{build_dir / f'coverage_{name}.dat'}")
-    results = runner.test(
-        test_module=test_module,
-        hdl_toplevel=toplevel,
-        build_dir=build_dir,
-        test_dir=build_dir,
-        testcase=testcase,
-        extra_env=env,
-        plusargs=plusargs,
-        waves=waves,
-        seed=seed,
-        results_xml=str(build_dir / f"{name}.result.xml"),
-    )
+    # Another pytest process (a second `make sim`, xdist workers of another session) may use
+    # the same build folder: hold an exclusive lock over build + run, or one process's make
+    # deletes the precompiled header / executable the other is using.
+    build_dir.parent.mkdir(parents=True, exist_ok=True)
+    with (build_dir.parent / f"{build_dir.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        runner = get_runner(sim)
+        runner.build(
+            sources=list(sources),
+            includes=list(includes or []),
+            hdl_toplevel=toplevel,
+            parameters=dict(parameters),
+            build_dir=build_dir,
+            build_args=build_args,
+            timescale=("1ns", "1ps"),
+            waves=waves,
+        )
+        env = {f"PARAM_{name}": str(value) for name, value in parameters.items()}
+        env.update(extra_env or {})
+        name = results_name or build_tag
+        plusargs: list[str] = []
+        if coverage and sim == "verilator":
+            plusargs.append(f"+verilator+coverage+file+{build_dir / f'coverage_{name}.dat'}")
+        results = runner.test(
+            test_module=test_module,
+            hdl_toplevel=toplevel,
+            build_dir=build_dir,
+            test_dir=build_dir,
+            testcase=testcase,
+            extra_env=env,
+            plusargs=plusargs,
+            waves=waves,
+            seed=seed,
+            results_xml=str(build_dir / f"{name}.result.xml"),
+        )
     n_tests, n_failed = get_results(results)
     assert n_tests > 0, f"{test_module} on {toplevel}: no cocotb test ran"
     assert n_failed == 0, f"{test_module} on {toplevel}: {n_failed} of {n_tests} tests failed"
