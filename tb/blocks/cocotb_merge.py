@@ -40,6 +40,7 @@ async def _run_job(dut: SimHandleBase, cfg: HwConfig, sums: np.ndarray) -> np.nd
         dut.rd_tok_i.value = t
         await Timer(1, unit="ns")
         out.append(unpack(dut.rd_data_o.value.to_unsigned(), cfg.C, cfg.ACC))
+    await FallingEdge(dut.clk_i)  # back on the falling edge, so the next start pulse is seen
     return np.array(out, np.int64)
 
 
@@ -54,7 +55,13 @@ async def golden_tile_accumulators(dut: SimHandleBase) -> None:
         tile = make_tile(rng, n, m, cfg, tokens)
         sums = products(tile, cfg).sum(axis=3)  # column sums [passes, T, P, C]
         got = await _run_job(dut, cfg, sums)
-        assert np.array_equal(got, tile.expected), f"{n}:{m}: accumulators differ from golden"
+        bad = np.argwhere(got != tile.expected)
+        assert not bad.size, (
+            f"{n}:{m} T={tokens}: {len(bad)} accumulators differ, "
+            f"tokens {sorted(set(bad[:, 0].tolist()))}: "
+            f"{got[tuple(bad[0])]} != {tile.expected[tuple(bad[0])]}; "
+            f"per pass {sums[:, bad[0][0], :, bad[0][1]].sum(axis=1).tolist()}"
+        )
 
 
 @cocotb.test()

@@ -23,8 +23,12 @@ def test_core(sim: str, config: str) -> None:
     run_block("flexcim_core", CORE_SOURCES, "tb.blocks.cocotb_core", sim, config)
 
 
+@pytest.mark.slow
 def test_core_paper_one_tile() -> None:
-    """The authors' geometry (P=4, 32 x 32) builds under Verilator and runs one 2:4 tile."""
+    """The authors' geometry (P=4, 32 x 32) builds under Verilator and runs one 2:4 tile.
+
+    Slow: the paper-size build alone takes minutes of C++ compile on 2 cores.
+    """
     run_block(
         "flexcim_core",
         CORE_SOURCES,
