@@ -83,19 +83,3 @@ def products(tile: Tile, cfg: HwConfig) -> np.ndarray:
     """Cell products w * a_b: int64 [passes, T, P, R, C] (golden.datapath.distribute)."""
     a = distribute(tile.image, tile.rows, cfg)
     return tile.image.weight.astype(np.int64)[:, None] * a
-
-
-def lanes_to_int(lanes: np.ndarray, bits: int) -> int:
-    """Pack signed lanes (lane i at [i*bits +: bits]) into one unsigned int."""
-    mask = (1 << bits) - 1
-    out = 0
-    for i, v in enumerate(np.asarray(lanes).tolist()):
-        out |= (int(v) & mask) << (i * bits)
-    return out
-
-
-def int_to_lanes(value: int, n: int, bits: int) -> np.ndarray:
-    """Unpack n signed lanes of `bits` bits from an unsigned int."""
-    mask, half = (1 << bits) - 1, 1 << (bits - 1)
-    vals = [(value >> (i * bits)) & mask for i in range(n)]
-    return np.array([v - (1 << bits) if v >= half else v for v in vals], np.int64)
