@@ -20,7 +20,7 @@ from tb.common.runner import RTL_DIR, load_configs
 from tb.toolchain import simulator_env
 
 WAIVERS = RTL_DIR / "lint" / "verilator.vlt"
-LINT_CONFIGS = ("default", "paper", "small")
+LINT_CONFIGS = ("default", "paper")
 
 
 @dataclass(frozen=True)
