@@ -34,7 +34,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"cocotb {cocotb.__version__}; verilator {verilator}; iverilog: {_iverilog_version()}",
         f"SIM={os.environ.get('SIM', '(both)')} COCOTB_RANDOM_SEED={seed} "
-        f"WAVES={os.environ.get('WAVES', '0')} COVERAGE={os.environ.get('COVERAGE', '0')}",
+        f"WAVES={os.environ.get('WAVES', '0')} "
+        f"FLEXCIM_COVERAGE={os.environ.get('FLEXCIM_COVERAGE', '0')}",
     ]
 
 

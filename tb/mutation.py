@@ -122,7 +122,7 @@ def run_mutant(mutant: Mutant, config: str, seed: int, work: Path) -> Outcome:
         SIM="verilator",
         CORE_CONFIGS=config,
         COCOTB_RANDOM_SEED=str(seed),
-        COVERAGE="0",
+        FLEXCIM_COVERAGE="0",
     )
     select = " or ".join(f"{config}-{g}" for g in GROUPS)
     cmd = [sys.executable, "-m", "pytest", "tb/core/test_core.py", "-x", "-q", "-k", select]

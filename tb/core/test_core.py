@@ -3,8 +3,8 @@
 One build per (simulator, config) is shared by its groups (xdist_group keeps them on one
 worker under `--dist loadgroup`); each group is one simulator run with its own results file
 and functional-coverage export. SIM=verilator|icarus picks one simulator (the Makefile always
-sets it); unset, both run (Icarus on the small configs only). COVERAGE=1 builds Verilator with
-line/toggle coverage (tb.coverage_report). CORE_CONFIGS=a,b restricts the configs.
+sets it); unset, both run (Icarus on the small configs only). FLEXCIM_COVERAGE=1 builds
+Verilator with line/toggle coverage (tb.coverage_report). CORE_CONFIGS=a,b restricts the configs.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def core_seed() -> int:
 
 def run_core(sim: str, config: str, group: str, tests: list[str], **env: str) -> int:
     """Run `tests` of tb.core.cocotb_core on `config`; shared by mutation and the bench."""
-    coverage = os.environ.get("COVERAGE", "0") == "1" and sim == "verilator"
+    coverage = os.environ.get("FLEXCIM_COVERAGE", "0") == "1" and sim == "verilator"
     params = load_configs()[config]
     tag = f"tb-{config}"  # apart from tb/blocks' builds of the same top level
     build_dir = build_dir_for(sim, TOPLEVEL, f"{tag}-cov" if coverage else tag)
