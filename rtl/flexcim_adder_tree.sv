@@ -42,7 +42,6 @@ module flexcim_adder_tree #(
     localparam int LW    = IW + l;               // node width at this level
 
     wire  [2*NODES*(LW-1)-1:0] prev;   // the previous level, lane-major
-    wire  [NODES*LW-1:0]       sum_d;
     logic [NODES*LW-1:0]       sum_q;
     logic                      vld_q;
 
@@ -50,13 +49,6 @@ module flexcim_adder_tree #(
       assign prev = data_i;
     end else begin : gen_from_level
       assign prev = gen_level[l-1].sum_q;
-    end
-
-    // Node i adds children 2i and 2i+1; lane-major order keeps lanes apart.
-    for (genvar i = 0; i < NODES; i++) begin : gen_node
-      wire [LW-2:0] a = prev[(2*i)*(LW-1) +: LW-1];
-      wire [LW-2:0] b = prev[(2*i+1)*(LW-1) +: LW-1];
-      assign sum_d[i*LW +: LW] = {a[LW-2], a} + {b[LW-2], b};
     end
 
     always_ff @(posedge clk_i) begin
@@ -67,9 +59,14 @@ module flexcim_adder_tree #(
       end
     end
 
+    // Node i adds children 2i and 2i+1 (lane-major order keeps lanes apart), sign-extended
+    // by one bit. The adds sit under the valid so a simulator evaluates them only then.
     always_ff @(posedge clk_i) begin
       if (vld[l-1]) begin
-        sum_q <= sum_d;
+        for (int i = 0; i < NODES; i++) begin
+          sum_q[i*LW +: LW] <= {prev[(2*i+1)*(LW-1) - 1], prev[(2*i)*(LW-1) +: LW-1]}
+                             + {prev[(2*i+2)*(LW-1) - 1], prev[(2*i+1)*(LW-1) +: LW-1]};
+        end
       end
     end
 

@@ -23,8 +23,6 @@ module flexcim_cell #(
   output logic [WB+AB-1:0]   prod_o   // registered signed product w * a_b
 );
 
-  localparam int PW = WB + AB;
-
   initial begin
     if (WB < 2 || AB < 2) $fatal(1, "WB (%0d) and AB (%0d) must be >= 2", WB, AB);
   end
@@ -40,13 +38,13 @@ module flexcim_cell #(
   end
 
   // 1:2 select, then a signed multiply done on sign-extended operands: the
-  // low PW bits of the product are exact because |w * a| < 2^(PW-1).
-  wire [AB-1:0] act  = b_q ? pair_i[2*AB-1:AB] : pair_i[AB-1:0];
-  wire [PW-1:0] prod = {{AB{w_q[WB-1]}}, w_q} * {{WB{act[AB-1]}}, act};
+  // low PW bits of the product are exact because |w * a| < 2^(PW-1). The
+  // multiply sits under en_i so a simulator evaluates it only on an issue.
+  wire [AB-1:0] act = b_q ? pair_i[2*AB-1:AB] : pair_i[AB-1:0];
 
   always_ff @(posedge clk_i) begin
     if (en_i) begin
-      prod_o <= prod;
+      prod_o <= {{AB{w_q[WB-1]}}, w_q} * {{WB{act[AB-1]}}, act};
     end
   end
 
