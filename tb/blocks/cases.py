@@ -1,7 +1,7 @@
 """Shared pytest-side helpers of the block smoke tests: (simulator, config) cases and one run.
 
 Cases: ``small`` under Verilator and Icarus (marked ``icarus``), ``default`` under Verilator
-(``slow`` for modules whose parameters are the same in both).
+(``slow`` for every block but the core).
 When the SIM environment variable is set, only the cases of that simulator run.
 """
 
@@ -19,8 +19,8 @@ SMALL_CASES = [
     pytest.param("icarus", "small", id="icarus-small", marks=pytest.mark.icarus),
 ]
 CASES = [*SMALL_CASES, pytest.param("verilator", "default", id="verilator-default")]
-# Modules whose RTL parameters do not change between small and default (cell: WB/AB,
-# distribution: P/AB) build default only in the slow sweep.
+# The sub-blocks build default only in the slow sweep: the default core run exercises every one
+# of them at that size, and each extra Verilator build costs ~20 s of CPU on 2 shared cores.
 LIGHT_CASES = [
     *SMALL_CASES,
     pytest.param("verilator", "default", id="verilator-default", marks=pytest.mark.slow),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tb.blocks.cases import CASES, SMALL_CASES, run_block
+from tb.blocks.cases import LIGHT_CASES, SMALL_CASES, run_block
 
 SHAPES = {
     # sub-macro column trees: R inputs of WB+AB bits, C lanes
@@ -20,7 +20,7 @@ SHAPES = {
 
 @pytest.mark.parametrize(
     ("sim", "config", "shape"),
-    [pytest.param(*case.values, "col", id=f"{case.id}-col") for case in CASES]
+    [pytest.param(*case.values, "col", id=f"{case.id}-col") for case in LIGHT_CASES]
     + [pytest.param(*case.values, "merge", id=f"{case.id}-merge") for case in SMALL_CASES],
 )
 def test_adder_tree(sim: str, config: str, shape: str) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tb.blocks.cases import CASES, run_block
+from tb.blocks.cases import LIGHT_CASES, run_block
 
 
-@pytest.mark.parametrize(("sim", "config"), CASES)
+@pytest.mark.parametrize(("sim", "config"), LIGHT_CASES)
 def test_submacro(sim: str, config: str) -> None:
     run_block(
         "flexcim_submacro",
