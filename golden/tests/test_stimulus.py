@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -154,3 +155,15 @@ def test_load_refuses_pickle_and_garbage(tmp_path: Path) -> None:
     path.write_bytes(b"not a zip")
     with pytest.raises(StimulusError, match="not a readable"):
         load_stimulus(path)
+
+
+def test_saved_file_mode_follows_umask(tmp_path: Path) -> None:
+    """Atomic save goes through mkstemp (0600); the final file must be readable like any other."""
+    stim = synthetic_stimulus(np.random.default_rng(3), [(2, 4)], cout=4, k=8, tokens=2)
+    path = tmp_path / "s.npz"
+    umask = os.umask(0o022)
+    try:
+        save_stimulus(path, stim)
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
