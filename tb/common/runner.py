@@ -8,7 +8,9 @@ Every pytest runner in tb/ goes through :func:`run_cocotb`, so the toolchain qui
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -61,6 +63,27 @@ def build_dir_for(sim: str, toplevel: str, tag: str) -> Path:
     return sim_build_root() / sim / f"{toplevel}-{tag}"
 
 
+def _build_digest(
+    sim: str,
+    toplevel: str,
+    sources: Sequence[Path],
+    includes: Sequence[Path],
+    parameters: Mapping[str, int],
+    build_args: Sequence[str],
+    waves: bool,
+) -> str:
+    """Hash of everything that shapes a simulator build: sources, headers, options, tool."""
+    digest = hashlib.sha256()
+    tool = shutil.which(sim if sim == "verilator" else "iverilog") or sim
+    head = [sim, toplevel, tool, str(sorted(parameters.items())), *build_args, str(waves)]
+    digest.update("\0".join(head).encode())
+    headers = [path for folder in includes for path in sorted(Path(folder).glob("*.sv*"))]
+    for path in [*sources, *headers]:
+        digest.update(str(path).encode())
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
 def run_cocotb(
     *,
     toplevel: str,
@@ -104,16 +127,31 @@ def run_cocotb(
     with (build_dir.parent / f"{build_dir.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         runner = get_runner(sim)
-        runner.build(
-            sources=list(sources),
-            includes=list(includes or []),
-            hdl_toplevel=toplevel,
-            parameters=dict(parameters),
-            build_dir=build_dir,
-            build_args=build_args,
-            timescale=("1ns", "1ps"),
-            waves=waves,
+        stamp = build_dir / ".build-stamp"
+        digest = _build_digest(
+            sim, toplevel, sources, includes or [], parameters, build_args, waves
         )
+        # cocotb's Verilator runner re-translates and re-makes on every call; skip it when
+        # nothing that shapes the model changed (Icarus' runner has its own mtime check).
+        fresh = (
+            sim == "verilator"
+            and (build_dir / toplevel).is_file()
+            and stamp.is_file()
+            and stamp.read_text() == digest
+        )
+        if not fresh:
+            stamp.unlink(missing_ok=True)
+            runner.build(
+                sources=list(sources),
+                includes=list(includes or []),
+                hdl_toplevel=toplevel,
+                parameters=dict(parameters),
+                build_dir=build_dir,
+                build_args=build_args,
+                timescale=("1ns", "1ps"),
+                waves=waves,
+            )
+            stamp.write_text(digest)
         env = {f"PARAM_{name}": str(value) for name, value in parameters.items()}
         env.update(extra_env or {})
         name = results_name or build_tag
@@ -123,6 +161,7 @@ def run_cocotb(
         results = runner.test(
             test_module=test_module,
             hdl_toplevel=toplevel,
+            hdl_toplevel_lang="verilog",  # build() may have been skipped: say it explicitly
             build_dir=build_dir,
             test_dir=build_dir,
             testcase=testcase,
