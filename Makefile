@@ -45,11 +45,11 @@ apt: ## Install iverilog, verilator_coverage and lcov from apt when root
 sim: venv apt ## Core cocotb regression on SIM=verilator|icarus (CONFIG, SEED, WAVES=1)
 	$(PYTEST) tb -m "not slow" $(XDIST) -q
 
-test: venv-flow apt lint ## The default suite (< 20 min on 2 cores): golden, RTL, tb, FLOW
-	$(PYTEST) -m "not slow" $(XDIST)
+test: venv-flow apt lint-py ## The default suite (< 20 min on 2 cores): golden, RTL, tb, FLOW
+	env -u SIM $(PYTEST) -m "not slow and not paper" $(XDIST)
 
-regress: venv-flow apt ## Long sweep: every config, more seeds (pytest -m slow)
-	$(PYTEST) $(XDIST)
+regress: venv-flow apt ## Long sweep: everything, both simulators, slow and paper tests too
+	env -u SIM $(PYTEST) $(XDIST)
 
 lint: lint-py lint-rtl ## ruff on Python, verilator --lint-only -Wall and iverilog on rtl/
 

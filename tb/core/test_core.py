@@ -55,6 +55,8 @@ def _cases() -> list[pytest.param]:
             marks = [pytest.mark.xdist_group(f"core-{sim}-{config}")]
             if sim == "icarus":
                 marks.append(pytest.mark.icarus)
+            if config == "paper":
+                marks.append(pytest.mark.paper)  # ~5 min cold build: `make sim`, not `make test`
             cases += [
                 pytest.param(sim, config, group, marks=marks, id=f"{sim}-{config}-{group}")
                 for group in groups
