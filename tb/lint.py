@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tb.common.runner import RTL_DIR, load_configs
+from tb.common.runner import CORE_MODULES, RTL_DIR, load_configs
 from tb.toolchain import simulator_env
 
 WAIVERS = RTL_DIR / "lint" / "verilator.vlt"
@@ -59,15 +59,7 @@ TARGETS: tuple[LintTarget, ...] = (
     LintTarget("flexcim_axil", (), lambda cfg: {}),
     LintTarget(
         "flexcim_core",
-        (
-            "flexcim_cell",
-            "flexcim_adder_tree",
-            "flexcim_submacro",
-            "flexcim_distribution",
-            "flexcim_merge",
-            "flexcim_ctrl",
-            "flexcim_axil",
-        ),
+        CORE_MODULES[:-1],
         _pick("P", "R", "C", "WB", "AB", "ACC", "MAX_TOK"),
     ),
 )

@@ -5,22 +5,12 @@ from __future__ import annotations
 import pytest
 
 from tb.blocks.cases import CASES, run_block
-
-CORE_SOURCES = (
-    "flexcim_cell",
-    "flexcim_adder_tree",
-    "flexcim_submacro",
-    "flexcim_distribution",
-    "flexcim_merge",
-    "flexcim_ctrl",
-    "flexcim_axil",
-    "flexcim_core",
-)
+from tb.common.runner import CORE_MODULES
 
 
 @pytest.mark.parametrize(("sim", "config"), CASES)
 def test_core(sim: str, config: str) -> None:
-    run_block("flexcim_core", CORE_SOURCES, "tb.blocks.cocotb_core", sim, config)
+    run_block("flexcim_core", CORE_MODULES, "tb.blocks.cocotb_core", sim, config)
 
 
 @pytest.mark.slow
@@ -31,7 +21,7 @@ def test_core_paper_one_tile() -> None:
     """
     run_block(
         "flexcim_core",
-        CORE_SOURCES,
+        CORE_MODULES,
         "tb.blocks.cocotb_core",
         "verilator",
         "paper",

@@ -23,6 +23,17 @@ from tb.toolchain import apply_simulator_env
 ROOT = Path(__file__).resolve().parents[2]
 RTL_DIR = ROOT / "rtl"
 CONFIG_FILE = ROOT / "configs" / "flexcim.yaml"
+# Every module of the core, in dependency order (lint, smoke tests and builds share it).
+CORE_MODULES = (
+    "flexcim_cell",
+    "flexcim_adder_tree",
+    "flexcim_submacro",
+    "flexcim_distribution",
+    "flexcim_merge",
+    "flexcim_ctrl",
+    "flexcim_axil",
+    "flexcim_core",
+)
 
 
 def current_sim() -> str:
