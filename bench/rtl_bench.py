@@ -16,8 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tb.blocks.test_core import CORE_SOURCES
-from tb.common.runner import build_dir_for, load_configs, rtl_sources, run_cocotb
+from tb.common.runner import CORE_MODULES, build_dir_for, load_configs, rtl_sources, run_cocotb
 
 CONFIGS = ("default", "paper")
 PASSES = 16
@@ -35,7 +34,7 @@ def measure(config: str) -> dict[str, float]:
         t0 = time.time()
         run_cocotb(
             toplevel="flexcim_core",
-            sources=rtl_sources(*CORE_SOURCES),
+            sources=rtl_sources(*CORE_MODULES),
             test_module="tb.blocks.cocotb_core",
             parameters=cfg,
             tag=tag,

@@ -148,7 +148,14 @@ def hw_pattern(n: int, m: int, P: int) -> tuple[int, int]:
 
 
 def csr_error_code(n_hw: int, m_hw: int, tokens: int, passes: int, cfg: HwConfig) -> int:
-    """Error code the core reports at start (0 = ok); checked in the §3 order."""
+    """Error code the core reports at start (0 = ok); checked in the §3 order.
+
+    Arguments are the values *written* over AXI4-Lite; the CSRs keep only their low bits
+    (N and M 8, TOKENS 32, PASSES 16, docs/ARCHITECTURE.md §3), so e.g. PASSES = 65536
+    reads back as 0 and is refused with code 5, exactly as the RTL does.
+    """
+    n_hw, m_hw = n_hw & 0xFF, m_hw & 0xFF
+    tokens, passes = tokens & 0xFFFF_FFFF, passes & 0xFFFF
     if not (is_pow2(n_hw) and n_hw <= cfg.P):
         return 1
     if m_hw % 2 != 0 or m_hw == 0 or m_hw > 2 * cfg.P:

@@ -87,3 +87,13 @@ def test_csr_error_codes_in_order() -> None:
     assert csr_error_code(1, 2, 0, 1, cfg) == 4
     assert csr_error_code(1, 2, 17, 1, cfg) == 4
     assert csr_error_code(1, 2, 16, 0, cfg) == 5
+
+
+def test_csr_error_code_sees_register_widths() -> None:
+    """Written values are truncated to the CSR widths (N, M 8 bits; PASSES 16) as in the RTL."""
+    cfg = HwConfig()
+    assert csr_error_code(2, 4, 1, 65536, cfg) == 5  # PASSES reads back 0
+    assert csr_error_code(2, 4, 1, 65537, cfg) == 0  # reads back 1
+    assert csr_error_code(256 + 2, 4, 1, 1, cfg) == 0  # N reads back 2
+    assert csr_error_code(256, 4, 1, 1, cfg) == 1  # N reads back 0
+    assert csr_error_code(2, 256 + 4, 1, 1, cfg) == 0  # M reads back 4
