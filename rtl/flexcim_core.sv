@@ -13,7 +13,9 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module flexcim_core #(
+module flexcim_core
+  import flexcim_pkg::*;
+#(
   parameter int P       = 4,   // sub-macros (partition factor), power of two >= 2
   parameter int R       = 16,  // rows per sub-macro, power of two >= 2
   parameter int C       = 16,  // columns (output channels) per macro
@@ -45,7 +47,7 @@ module flexcim_core #(
   output logic                                       s_axil_rvalid,   // read data valid
   input  wire                                        s_axil_rready,   // read data ready
   // Weight stream: one slot row (C weights, C metadata bits, q) per beat
-  input  wire  [((C*WB + C + $clog2(P) + 7) / 8) * 8-1:0] s_axis_w_tdata,  // W_TDATA bits
+  input  wire  [w_tdata_bits(P, C, WB)-1:0]          s_axis_w_tdata,  // W_TDATA bits
   input  wire                                        s_axis_w_tvalid, // weight beat valid
   output logic                                       s_axis_w_tready, // weight beat taken
   input  wire                                        s_axis_w_tlast,  // end of pass (ignored)
@@ -63,8 +65,7 @@ module flexcim_core #(
 
   localparam int QW      = $clog2(P);                 // pair-select bits, max(1, log2 P) for P >= 2
   localparam int NLW     = $clog2(QW + 1);
-  localparam int W_BITS  = C*WB + C + QW;
-  localparam int W_TDATA = ((W_BITS + 7) / 8) * 8;
+  localparam int W_TDATA = w_tdata_bits(P, C, WB);
   localparam int A_TDATA = 2*P*P*AB;
   localparam int SW      = WB + AB + $clog2(R);       // column-sum width
   localparam int WIW     = $clog2(P * R);
@@ -73,12 +74,8 @@ module flexcim_core #(
   localparam int TIW     = MAX_TOK > 1 ? $clog2(MAX_TOK) : 1;
   localparam int AXIL_AW = 8;
 
-  initial begin
-    if (P < 2 || (1 << QW) != P) $fatal(1, "P (%0d) must be a power of two >= 2", P);
-    if (R < 2 || (1 << RIW) != R) $fatal(1, "R (%0d) must be a power of two >= 2", R);
-    if (C < 1) $fatal(1, "C (%0d) must be >= 1", C);
-    if (MAX_TOK < 1) $fatal(1, "MAX_TOK (%0d) must be >= 1", MAX_TOK);
-  end
+  // P, R, C and MAX_TOK are checked against the flexcim_pkg limits by u_ctrl
+  // (their one home); the sub-blocks check their own structural rules.
 
   // ------------------------------------------------------------------ CSRs
   wire                reg_we;

@@ -55,7 +55,7 @@ TARGETS: tuple[LintTarget, ...] = (
         ("flexcim_adder_tree",),
         _pick("P", "R", "C", "WB", "AB", "ACC", "MAX_TOK"),
     ),
-    LintTarget("flexcim_ctrl", (), _pick("P", "R", "C", "MAX_TOK")),
+    LintTarget("flexcim_ctrl", ("flexcim_pkg",), _pick("P", "R", "C", "MAX_TOK")),
     LintTarget("flexcim_axil", (), lambda cfg: {}),
     LintTarget(
         "flexcim_core",

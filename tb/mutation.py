@@ -50,8 +50,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "cycle_counter_off_by_one",
         "flexcim_ctrl.sv",
-        "            cycles_q  <= '0;\n            stalls_q  <= '0;\n            nlog_q",
-        "            cycles_q  <= 32'd1;\n            stalls_q  <= '0;\n            nlog_q",
+        "    end else if (start_ok) begin\n      cycles_q <= '0;",
+        "    end else if (start_ok) begin\n      cycles_q <= 32'd1;",
         "CYCLES starts at 1 instead of 0 on start",
     ),
     Mutant(

@@ -23,8 +23,10 @@ from tb.toolchain import apply_simulator_env
 ROOT = Path(__file__).resolve().parents[2]
 RTL_DIR = ROOT / "rtl"
 CONFIG_FILE = ROOT / "configs" / "flexcim.yaml"
-# Every module of the core, in dependency order (lint, smoke tests and builds share it).
+# Every module of the core, in dependency order (lint, smoke tests and builds share it;
+# the package comes first: Icarus needs it compiled before any module imports it).
 CORE_MODULES = (
+    "flexcim_pkg",
     "flexcim_cell",
     "flexcim_adder_tree",
     "flexcim_submacro",
