@@ -13,9 +13,7 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module flexcim_core
-  import flexcim_pkg::*;
-#(
+module flexcim_core #(
   parameter int P       = 4,   // sub-macros (partition factor), power of two >= 2
   parameter int R       = 16,  // rows per sub-macro, power of two >= 2
   parameter int C       = 16,  // columns (output channels) per macro
@@ -47,7 +45,7 @@ module flexcim_core
   output logic                                       s_axil_rvalid,   // read data valid
   input  wire                                        s_axil_rready,   // read data ready
   // Weight stream: one slot row (C weights, C metadata bits, q) per beat
-  input  wire  [w_tdata_bits(P, C, WB)-1:0]          s_axis_w_tdata,  // W_TDATA bits
+  input  wire  [flexcim_pkg::w_tdata_bits(P, C, WB)-1:0] s_axis_w_tdata,  // W_TDATA bits
   input  wire                                        s_axis_w_tvalid, // weight beat valid
   output logic                                       s_axis_w_tready, // weight beat taken
   input  wire                                        s_axis_w_tlast,  // end of pass (ignored)
@@ -65,7 +63,7 @@ module flexcim_core
 
   localparam int QW      = $clog2(P);                 // pair-select bits, max(1, log2 P) for P >= 2
   localparam int NLW     = $clog2(QW + 1);
-  localparam int W_TDATA = w_tdata_bits(P, C, WB);
+  localparam int W_TDATA = flexcim_pkg::w_tdata_bits(P, C, WB);
   localparam int A_TDATA = 2*P*P*AB;
   localparam int SW      = WB + AB + $clog2(R);       // column-sum width
   localparam int WIW     = $clog2(P * R);
@@ -244,6 +242,54 @@ module flexcim_core
   );
 
   assign m_axis_y_tdata = m_axis_y_tvalid ? acc_rd : '0;
+
+`ifndef SYNTHESIS
+  // ------------------------------------------------------------ assertions
+  // Interface and invariant checks (flexcim_core_assert, ARCHITECTURE.md 8).
+  flexcim_core_assert #(
+    .C      (C),
+    .ACC    (ACC),
+    .W_TDATA(W_TDATA),
+    .A_TDATA(A_TDATA)
+  ) u_assert (
+    .clk_i,
+    .rst_ni,
+    .s_axil_awaddr,
+    .s_axil_awprot,
+    .s_axil_awvalid,
+    .s_axil_awready,
+    .s_axil_wdata,
+    .s_axil_wstrb,
+    .s_axil_wvalid,
+    .s_axil_wready,
+    .s_axil_bresp,
+    .s_axil_bvalid,
+    .s_axil_bready,
+    .s_axil_araddr,
+    .s_axil_arprot,
+    .s_axil_arvalid,
+    .s_axil_arready,
+    .s_axil_rdata,
+    .s_axil_rresp,
+    .s_axil_rvalid,
+    .s_axil_rready,
+    .s_axis_w_tdata,
+    .s_axis_w_tvalid,
+    .s_axis_w_tready,
+    .s_axis_w_tlast,
+    .s_axis_a_tdata,
+    .s_axis_a_tvalid,
+    .s_axis_a_tready,
+    .s_axis_a_tlast,
+    .m_axis_y_tdata,
+    .m_axis_y_tvalid,
+    .m_axis_y_tready,
+    .m_axis_y_tlast,
+    .state_i (u_ctrl.state_q),
+    .cycles_i(u_ctrl.cycles_q),
+    .stalls_i(u_ctrl.stalls_q)
+  );
+`endif
 
   wire unused_stream = ^{s_axis_w_tlast, s_axis_a_tlast, s_axis_w_tdata[W_TDATA-1:C*WB + C]};
 

@@ -14,10 +14,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module flexcim_ctrl
-  import flexcim_pkg::*;
-#(
-  parameter int P       = 4,   // sub-macros, power of two in P_MIN..P_MAX
+module flexcim_ctrl #(
+  parameter int P       = 4,   // sub-macros, power of two in flexcim_pkg P_MIN..P_MAX
   parameter int R       = 16,  // rows per sub-macro, power of two in R_MIN..R_MAX
   parameter int C       = 16,  // columns (reported in PARAMS only), 1..C_MAX
   parameter int MAX_TOK = 16,  // tokens one job can hold, 1..MAX_TOK_MAX
@@ -59,7 +57,7 @@ module flexcim_ctrl
   localparam int RIW   = $clog2(R);
   localparam int TW    = $clog2(MAX_TOK + 1);
   localparam int TIW   = MAX_TOK > 1 ? $clog2(MAX_TOK) : 1;
-  localparam int DRAIN = drain_cycles(P, R);
+  localparam int DRAIN = flexcim_pkg::drain_cycles(P, R);
   localparam int DW    = $clog2(DRAIN);
 
   // CSR word addresses (byte address / 4)
@@ -77,13 +75,13 @@ module flexcim_ctrl
   localparam logic [31:0]   PARAMS    = {8'(MAX_TOK), 8'(C), 8'(R), 8'(P)};
 
   initial begin
-    if (P < P_MIN || (1 << QW) != P || P > P_MAX)
-      $fatal(1, "P (%0d) must be a power of two in %0d..%0d", P, P_MIN, P_MAX);
-    if (R < R_MIN || (1 << RIW) != R || R > R_MAX)
-      $fatal(1, "R (%0d) must be a power of two in %0d..%0d", R, R_MIN, R_MAX);
-    if (C < 1 || C > C_MAX) $fatal(1, "C (%0d) must be in 1..%0d", C, C_MAX);
-    if (MAX_TOK < 1 || MAX_TOK > MAX_TOK_MAX)
-      $fatal(1, "MAX_TOK (%0d) must be in 1..%0d", MAX_TOK, MAX_TOK_MAX);
+    if (P < flexcim_pkg::P_MIN || (1 << QW) != P || P > flexcim_pkg::P_MAX)
+      $fatal(1, "P (%0d) must be a power of two in %0d..%0d", P, flexcim_pkg::P_MIN, flexcim_pkg::P_MAX);
+    if (R < flexcim_pkg::R_MIN || (1 << RIW) != R || R > flexcim_pkg::R_MAX)
+      $fatal(1, "R (%0d) must be a power of two in %0d..%0d", R, flexcim_pkg::R_MIN, flexcim_pkg::R_MAX);
+    if (C < 1 || C > flexcim_pkg::C_MAX) $fatal(1, "C (%0d) must be in 1..%0d", C, flexcim_pkg::C_MAX);
+    if (MAX_TOK < 1 || MAX_TOK > flexcim_pkg::MAX_TOK_MAX)
+      $fatal(1, "MAX_TOK (%0d) must be in 1..%0d", MAX_TOK, flexcim_pkg::MAX_TOK_MAX);
     if (AW < 6) $fatal(1, "AW (%0d) must be >= 6 to reach every CSR", AW);
   end
 

@@ -21,23 +21,23 @@ package flexcim_pkg;
   localparam int MAX_TOK_MAX = 255;
 
   // Bits of one pair select q: max(1, log2 P) (P >= 2, so simply log2 P).
-  function automatic int q_bits(input int p);
-    return $clog2(p);
+  function automatic integer q_bits(input integer p);
+    q_bits = $clog2(p);
   endfunction
 
   // Payload and tdata widths of one weight beat (ARCHITECTURE.md section 3):
   // C weights, C metadata bits, one q, padded to whole bytes.
-  function automatic int w_beat_bits(input int p, input int c, input int wb);
-    return c * wb + c + q_bits(p);
+  function automatic integer w_beat_bits(input integer p, input integer c, input integer wb);
+    w_beat_bits = c * wb + c + q_bits(p);
   endfunction
 
-  function automatic int w_tdata_bits(input int p, input int c, input int wb);
-    return ((w_beat_bits(p, c, wb) + 7) / 8) * 8;
+  function automatic integer w_tdata_bits(input integer p, input integer c, input integer wb);
+    w_tdata_bits = ((w_beat_bits(p, c, wb) + 7) / 8) * 8;
   endfunction
 
   // Drain cycles D = log2 R + log2 P + 2 (= golden.cycle_model.drain_cycles).
-  function automatic int drain_cycles(input int p, input int r);
-    return $clog2(r) + $clog2(p) + 2;
+  function automatic integer drain_cycles(input integer p, input integer r);
+    drain_cycles = $clog2(r) + $clog2(p) + 2;
   endfunction
 
 endpackage : flexcim_pkg

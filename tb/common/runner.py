@@ -34,6 +34,7 @@ CORE_MODULES = (
     "flexcim_merge",
     "flexcim_ctrl",
     "flexcim_axil",
+    "flexcim_core_assert",
     "flexcim_core",
 )
 
@@ -130,7 +131,8 @@ def run_cocotb(
         # made one cc1plus take >11 GB and get OOM-killed next to other builds.
         build_args += ["--output-split", "20000", "--output-split-cfuncs", "2000"]
         if coverage:
-            build_args += ["--coverage-line", "--coverage-toggle"]
+            # --coverage-user counts the RTL checker's cover points (one per assertion trigger).
+            build_args += ["--coverage-line", "--coverage-toggle", "--coverage-user"]
     else:
         build_args = ["-g2012"]
     # Another pytest process (a second `make sim`, xdist workers of another session) may use

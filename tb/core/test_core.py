@@ -37,6 +37,7 @@ GROUPS: dict[str, list[str]] = {
         "reset_mid_run_then_clean_job",
         "csr_map_and_busy_writes",
         "scoreboard_detects_wrong_prediction",
+        "rtl_assertion_names_protocol_violation",
     ],
     "layers": ["multi_job_layers_match_layer_model"],
     "closure": ["functional_coverage_closure"],
