@@ -126,8 +126,8 @@ def forward_with_stats(
             # float32 within a batch, float64 across batches: cheap and accurate enough.
             sums[name] = sums.get(name, 0) + x.square().sum(dim=0).double()
             counts[name] = counts.get(name, 0) + x.shape[0]
-            if name not in sample:
-                sample[name] = inp[0][0, :KEEP_TOKENS].detach().float().cpu().clone()
+            if name not in sample:  # OPT's fc1/fc2 see (batch * tokens, K): flatten alike
+                sample[name] = x[:KEEP_TOKENS].detach().float().cpu().clone()
             if hessian:
                 owner = seen.setdefault(id(inp[0]), (name, inp[0]))[0]
                 if owner == name:

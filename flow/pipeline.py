@@ -246,7 +246,7 @@ class ExportCapture:
 
     sublayer: str | None = None  # None: cycle through the block's sublayers
     all_sublayers: bool = False
-    max_cout: int = 64
+    max_cout: int = 64  # 0: every output channel (the full matrix)
     tokens: int = 8
     kept: list[dict] = field(default_factory=list)
 
@@ -299,7 +299,7 @@ def prune_model(
             total += mask.size
             kept_total += int(mask.sum())
             if name in wanted:
-                rows = slice(0, capture.max_cout)
+                rows = slice(0, capture.max_cout or None)
                 capture.kept.append(
                     {
                         "block": inp.index,

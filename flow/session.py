@@ -40,8 +40,8 @@ def check_options(a: argparse.Namespace) -> HwConfig:
         validate_candidates(tuple(a.candidates), hw.P)
     if getattr(a, "tokens", 1) < 1 or getattr(a, "tokens", 1) > min(KEEP_TOKENS, a.seqlen):
         raise ValueError(f"--tokens must be in 1..{min(KEEP_TOKENS, a.seqlen)}")
-    if getattr(a, "max_cout", 1) < 1:
-        raise ValueError("--max-cout must be >= 1")
+    if getattr(a, "max_cout", 1) < 0:
+        raise ValueError("--max-cout must be >= 0 (0: every output channel)")
     return hw
 
 

@@ -104,7 +104,8 @@ def cmd_export(a: argparse.Namespace) -> int:
         "patterns": [f"{n}:{m}" for n, m in sel.patterns],
         "achieved_sparsity": sel.achieved,
         "zero_fraction": result.zero_fraction,
-        "note": f"first {a.max_cout} output channels per exported sublayer; "
+        "note": f"{f'first {a.max_cout}' if a.max_cout else 'all'} output channels per "
+        "exported sublayer; "
         f"{a.tokens} activation tokens from calibration window 0",
     }
     stim = build_stimulus(ctx.lm.name, capture, stats, sel, source)
@@ -149,7 +150,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--max-cout",
         type=int,
         default=64,
-        help="output channels kept per sublayer (64; a large value keeps full matrices)",
+        help="output channels kept per sublayer (64; 0 keeps the full matrices)",
     )
     s.add_argument("--tokens", type=int, default=8, help="activation vectors per layer (8)")
     s.add_argument("--out-dir", type=Path, default=REPO / "build/stimulus")

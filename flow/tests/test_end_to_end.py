@@ -13,7 +13,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 from flow.calibrate import BlockInputs, run_sequential
 from flow.cli import main
 from flow.data import make_windows
-from flow.models import UnsupportedModel, decoder_blocks, load_model
+from flow.models import UnsupportedModel, block_sublayers, decoder_blocks, load_model
 from flow.pipeline import collect_stats, prune_model, select_flow
 from flow.prune import PrunePlan, prune_sublayer
 from flow.select import FlowParams
@@ -257,3 +257,34 @@ def test_eval_seeds_resume_and_report(
     assert main(["report", str(tmp_path / "a"), "--out", str(tmp_path / "merged")]) == 0
     assert "Paired gap" in (tmp_path / "merged" / "results.md").read_text()
     assert main(["report", str(tmp_path / "nothing"), "--out", str(tmp_path / "m2")]) == 2
+
+
+def test_full_size_export_of_every_sublayer(
+    tiny_model_dir: Path, text_file: Path, tmp_path: Path
+) -> None:
+    args = [
+        "export",
+        *_common(tiny_model_dir, text_file),
+        "--method",
+        "uniform",
+        "--pattern",
+        "4:8",
+        "--all-sublayers",
+        "--max-cout",
+        "0",
+        "--tokens",
+        "16",
+        "--out-dir",
+        str(tmp_path),
+    ]
+    assert main(args) == 0
+    stim = load_stimulus(tmp_path / "stimulus.npz")
+    lm = load_model(tiny_model_dir)
+    shapes = [
+        tuple(lin.weight.shape)
+        for block in decoder_blocks(lm.model, lm.family)
+        for lin in block_sublayers(block, lm.family).values()
+    ]
+    assert [layer.weight.shape for layer in stim.layers] == shapes
+    assert all(layer.act.shape[0] == 16 for layer in stim.layers)
+    assert "all output channels" in stim.source["note"]
