@@ -17,15 +17,19 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-// Under Verilator the checks sample in the preponed region of the rising edge; the Icarus
-// fallback samples at the falling edge, when every input driven after the
-// rising edge has settled.
+// When to sample and when to check. Verilator (5.048) shows a concurrent
+// assertion the post-NBA value of a variable written on the assertion's own
+// clock edge (verilator/verilator#7566), so its checks run on the falling
+// edge, half a cycle away from both the design's edge and the sample
+// registers' (rising-edge) updates. Icarus samples and checks at the falling
+// edge, when every input the testbench drives after the rising edge has
+// settled (a rising-edge sample could race the testbench's writes there).
 `ifdef VERILATOR
 `define FLEXCIM_SAMPLE posedge
 `define FLEXCIM_ASSERT(name, trigger, prop) \
-  name: assert property (@(posedge clk_i) disable iff (!rst_ni) (trigger) |-> (prop)) \
+  name: assert property (@(negedge clk_i) disable iff (!rst_ni) (trigger) |-> (prop)) \
     else note_failure(`"name`"); \
-  name``_hit: cover property (@(posedge clk_i) disable iff (!rst_ni) (trigger));
+  name``_hit: cover property (@(negedge clk_i) disable iff (!rst_ni) (trigger));
 `define FLEXCIM_KNOWN(v) (!$isunknown(v))
 `else
 `define FLEXCIM_SAMPLE negedge
