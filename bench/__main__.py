@@ -6,19 +6,25 @@ Each benchmark module has a ``main()``; names can be given to run a subset:
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
 import time
 
-BENCHES = ("golden_bench", "speedup_table", "rtl_bench", "tb_bench", "flow_bench")
+BENCHES = ("golden_bench", "speedup_table", "rtl_bench", "ceiling", "tb_bench", "flow_bench")
 
 
 def main(argv: list[str]) -> int:
-    names = argv or list(BENCHES)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="Run benchmarks and print their tables."
+    )
+    parser.add_argument(
+        "names", nargs="*", metavar="bench", help=f"benchmarks to run (default all): {BENCHES}"
+    )
+    names = parser.parse_args(argv).names or list(BENCHES)
     unknown = sorted(set(names) - set(BENCHES))
     if unknown:
-        print(f"unknown benchmark(s) {unknown}; choose from {list(BENCHES)}", file=sys.stderr)
-        return 2
+        parser.error(f"unknown benchmark(s) {unknown}; choose from {list(BENCHES)}")
     for name in names:
         print(f"\n## bench.{name}\n", flush=True)
         start = time.perf_counter()

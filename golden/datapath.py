@@ -13,7 +13,7 @@ import numpy as np
 
 from golden.config import HwConfig
 from golden.mapper import LayerMapping, TileImage, gather_activations
-from golden.reference import wrap_signed
+from golden.reference import reference_matmul, wrap_signed
 
 
 def _fits(v: np.ndarray, bits: int, what: str) -> None:
@@ -65,11 +65,44 @@ def structured_forward(tile: TileImage, rows: np.ndarray, cfg: HwConfig) -> np.n
     return acc
 
 
-def layer_forward(mapping: LayerMapping, x: np.ndarray, cfg: HwConfig) -> np.ndarray:
-    """All jobs of a layer: x (T, K) -> int64 (T, Cout), each output wrapped to ACC bits."""
+def tile_weight_matrix(tile: TileImage, k: int, cfg: HwConfig) -> np.ndarray:
+    """The dense int64 (C, K) matrix one job computes, rebuilt from its images only.
+
+    Cell (pass, p, r, c) multiplies activation 2q + b of the group at window (pass, r, set of
+    p), exactly as `distribute` routes it; a pair select q >= M_hw/2, an empty window or an
+    input index in the K padding reads zero, so such cells contribute nothing.
+    """
+    cols = tile.weight.shape[3]
+    q = tile.q if tile.q.ndim == 4 else np.broadcast_to(tile.q[..., None], tile.meta.shape)
+    ps, p, r, c = np.nonzero(tile.weight)
+    group = tile.window[ps, r, p // tile.n_hw]
+    pair = q[ps, p, r, c].astype(np.int64)
+    col_k = group.astype(np.int64) * tile.m_hw + 2 * pair + tile.meta[ps, p, r, c]
+    live = (group >= 0) & (pair < tile.m_hw // 2) & (col_k < k)
+    dense = np.zeros((cols, k), np.int64)
+    np.add.at(dense, (c[live], col_k[live]), tile.weight[ps, p, r, c][live].astype(np.int64))
+    return dense
+
+
+def layer_forward(
+    mapping: LayerMapping, x: np.ndarray, cfg: HwConfig, stages: bool = False
+) -> np.ndarray:
+    """All jobs of a layer: x (T, K) -> int64 (T, Cout), each output wrapped to ACC bits.
+
+    Computed from the tile images only. By default each tile's images are turned back into
+    the dense matrix the job computes (`tile_weight_matrix`) and one exact matmul runs per
+    layer: the RTL's adder trees never overflow (`structured_forward` proves the widths) and
+    wrapping once equals wrapping per pass, so the result is bit-identical. `stages=True` runs
+    the stage-by-stage model (`structured_forward`) per tile instead: slower, for width proofs.
+    """
     xa = np.asarray(x)
     if xa.ndim != 2 or xa.shape[1] != mapping.k:
         raise ValueError(f"x must be (T, K={mapping.k}), got {xa.shape}")
+    if not stages:
+        dense = np.concatenate(
+            [tile_weight_matrix(t, mapping.k, cfg)[: t.cols] for t in mapping.tiles]
+        )
+        return reference_matmul(dense, xa, acc_bits=cfg.ACC)
     y = np.zeros((xa.shape[0], mapping.cout), np.int64)
     for tile in mapping.tiles:
         rows = gather_activations(tile, xa, cfg)

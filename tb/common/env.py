@@ -146,7 +146,9 @@ class CoreEnv:
                 "jobs": self.jobs_run,
                 "beats": self.scoreboard.compared_beats,
                 "macs": self.scoreboard.compared_macs,
+                "useful_macs": self.scoreboard.compared_useful_macs,
                 "seconds": time.perf_counter() - self._t0,
+                "sim_cycles": sum(sample.cycles for sample in self.cycles.samples),
                 "cycles": [dataclasses.astuple(s) for s in self.cycles.samples],
             }
             with Path(stats).open("a") as handle:
