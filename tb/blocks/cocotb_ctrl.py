@@ -17,8 +17,10 @@ from golden.config import HwConfig, csr_error_code
 from golden.cycle_model import job_cycles
 from tb.blocks.sim import reset, start_clock_and_reset
 from tb.blocks.tiles import config_from_env
+from tb.common.csr import Csr
 
-CTRL, STATUS, N, M, TOKENS, PASSES, CYCLES, STALLS, PARAMS, VERSION = range(0, 0x28, 4)
+# The register map lives in tb.common.csr (one home); these names are its aliases.
+CTRL, STATUS, N, M, TOKENS, PASSES, CYCLES, STALLS, PARAMS, VERSION = (int(r) for r in Csr)
 
 
 async def write(dut: SimHandleBase, addr: int, data: int, strb: int = 0xF) -> None:
