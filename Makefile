@@ -21,7 +21,7 @@ export COCOTB_RANDOM_SEED := $(SEED)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-flow apt sim test regress lint lint-rtl lint-py bench coverage stimulus replay clean
+.PHONY: help venv venv-flow apt sim test regress lint lint-rtl lint-py bench coverage stimulus replay flow-study clean
 
 help: ## List targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ replay: venv-flow ## Every layer of FLOW-pruned SmolLM2 through the paper RTL (r
 	$(PY) -m flow export --all-sublayers --max-cout 100000 --tokens 16 --hw-config paper \
 		--out-dir build/stimulus-full
 	$(PY) -m tb.replay --stimulus $(REPLAY_STIMULUS) --config paper --workers $(WORKERS)
+
+flow-study: venv-flow ## 3-seed selection study (docs/FLOW_RESULTS.md) into build/flow_results
+	PYTHON=$(PY) scripts/flow_results.sh build/flow_results
 
 clean: ## Remove build outputs (the tree is clean afterwards)
 	rm -rf sim_build build cov_html .pytest_cache .ruff_cache .hypothesis

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -42,6 +42,8 @@ class BlockInputs:
     sublayers: dict[str, nn.Linear]
     sq_mean: dict[str, torch.Tensor]
     sample: dict[str, torch.Tensor]
+    # Per sublayer, the calibration Hessian 2/n * X^T X (float32), only when asked for (SparseGPT).
+    hessian: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 # A visitor returns True when it changed the block's weights (outputs must be recomputed).
@@ -89,7 +91,7 @@ def capture_inputs(lm: LoadedModel, calib: torch.Tensor, batch: int) -> list[Chu
 
 
 @torch.no_grad()
-def _forward(block: nn.Module, chunks: list[Chunk]) -> list[torch.Tensor]:
+def forward_block(block: nn.Module, chunks: list[Chunk]) -> list[torch.Tensor]:
     device = _block_device(block)
     outs = []
     for chunk in chunks:
@@ -99,13 +101,24 @@ def _forward(block: nn.Module, chunks: list[Chunk]) -> list[torch.Tensor]:
 
 
 @torch.no_grad()
-def _forward_with_stats(
-    block: nn.Module, sublayers: dict[str, nn.Linear], chunks: list[Chunk]
-) -> tuple[list[torch.Tensor], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """Forward all chunks; hooks accumulate sum x^2 per input feature of every sublayer."""
+def forward_with_stats(
+    block: nn.Module,
+    sublayers: dict[str, nn.Linear],
+    chunks: list[Chunk],
+    hessian: bool = False,
+) -> tuple[
+    list[torch.Tensor], dict[str, torch.Tensor], dict[str, torch.Tensor], dict[str, torch.Tensor]
+]:
+    """Forward all chunks; hooks accumulate sum x^2 per input feature of every sublayer (and,
+    with `hessian`, the Gram matrix X^T X, once per distinct input tensor: q/k/v share theirs)."""
     sums: dict[str, torch.Tensor] = {}
     counts: dict[str, int] = {}
     sample: dict[str, torch.Tensor] = {}
+    grams: dict[str, torch.Tensor] = {}
+    # Input tensors of the current chunk's forward (kept alive, so ids cannot be reused) ->
+    # the first sublayer that saw it; `shared` maps later sublayers to that first one.
+    seen: dict[int, tuple[str, torch.Tensor]] = {}
+    shared: dict[str, str] = {}
 
     def make_hook(name: str) -> Callable:
         def hook(_mod: nn.Module, inp: tuple, _out: torch.Tensor) -> None:
@@ -113,23 +126,38 @@ def _forward_with_stats(
             # float32 within a batch, float64 across batches: cheap and accurate enough.
             sums[name] = sums.get(name, 0) + x.square().sum(dim=0).double()
             counts[name] = counts.get(name, 0) + x.shape[0]
-            if name not in sample:
-                sample[name] = inp[0][0, :KEEP_TOKENS].detach().float().cpu().clone()
+            if name not in sample:  # OPT's fc1/fc2 see (batch * tokens, K): flatten alike
+                sample[name] = x[:KEEP_TOKENS].detach().float().cpu().clone()
+            if hessian:
+                owner = seen.setdefault(id(inp[0]), (name, inp[0]))[0]
+                if owner == name:
+                    grams[name] = grams.get(name, 0) + x.T @ x
+                else:  # same input as `owner` (q/k/v): share its Gram matrix
+                    shared[name] = owner
 
         return hook
 
     handles = [mod.register_forward_hook(make_hook(n)) for n, mod in sublayers.items()]
+    handles.append(block.register_forward_pre_hook(lambda *_: seen.clear()))
     try:
-        outs = _forward(block, chunks)
+        outs = forward_block(block, chunks)
     finally:
         for h in handles:
             h.remove()
     sq_mean = {n: (sums[n] / counts[n]).float().cpu() for n in sublayers}
-    return outs, sq_mean, sample
+    # Sublayers that share an input share one Hessian object (SparseGPT prunes them together).
+    scaled = {owner: g * (2.0 / counts[owner]) for owner, g in grams.items()}
+    hess = {n: scaled[shared.get(n, n)] for n in sublayers} if hessian else {}
+    return outs, sq_mean, sample, hess
 
 
 def run_sequential(
-    lm: LoadedModel, calib: torch.Tensor, batch: int, visit: Visitor, desc: str = "blocks"
+    lm: LoadedModel,
+    calib: torch.Tensor,
+    batch: int,
+    visit: Visitor,
+    desc: str = "blocks",
+    hessian: bool = False,
 ) -> torch.Tensor:
     """Walk the blocks in order; `visit` sees each block's statistics before its outputs feed
     the next block, so a visitor that prunes makes later blocks see pruned predecessors.
@@ -138,9 +166,9 @@ def run_sequential(
     blocks = decoder_blocks(lm.model, lm.family)
     for index, block in enumerate(tqdm(blocks, desc=desc, unit="block")):
         subs = block_sublayers(block, lm.family)
-        outs, sq_mean, sample = _forward_with_stats(block, subs, chunks)
-        if visit(BlockInputs(index, block, subs, sq_mean, sample)):
-            outs = _forward(block, chunks)
+        outs, sq_mean, sample, hess = forward_with_stats(block, subs, chunks, hessian)
+        if visit(BlockInputs(index, block, subs, sq_mean, sample, hess)):
+            outs = forward_block(block, chunks)
         chunks = [Chunk(o, c.kwargs) for o, c in zip(outs, chunks, strict=True)]
     # Output of the last block (before the final norm), for checks against the model's forward.
     return torch.cat([c.hidden.cpu() for c in chunks])

@@ -54,22 +54,31 @@ def make_windows(
     seqlen: int,
     n_eval: int,
     eval_start: float = 0.5,
+    calib_set: int = 0,
 ) -> Windows:
-    """Consecutive calibration windows from token 0 and evaluation windows from `eval_start`
-    (a fraction of the file's tokens), so the two ranges never overlap."""
-    if nsamples < 1 or seqlen < 2 or n_eval < 0:
+    """Consecutive calibration windows and evaluation windows from `eval_start` (a fraction of
+    the file's tokens), so the two ranges never overlap.
+
+    Calibration set s is tokens [s * nsamples * seqlen, (s + 1) * nsamples * seqlen): sets are
+    disjoint, and every set that ends before `eval_start` sees the same evaluation windows, so
+    results over several sets are paired (the multi-seed statistics of `flow eval --seeds`).
+    """
+    if nsamples < 1 or seqlen < 2 or n_eval < 0 or calib_set < 0:
         raise ValueError(
-            f"need nsamples >= 1, seqlen >= 2, n_eval >= 0; got {nsamples}, {seqlen}, {n_eval}"
+            f"need nsamples >= 1, seqlen >= 2, n_eval >= 0, calib_set >= 0; got {nsamples}, "
+            f"{seqlen}, {n_eval}, {calib_set}"
         )
     text_path = Path(text_path)
     ids = tokenizer(read_text(text_path), return_tensors=None)["input_ids"]
     total = len(ids)
-    calib_end = nsamples * seqlen
+    calib_lo = calib_set * nsamples * seqlen
+    calib_end = calib_lo + nsamples * seqlen
     eval_lo = max(calib_end, int(total * eval_start))
     eval_hi = eval_lo + n_eval * seqlen
     if eval_hi > total:
         raise ValueError(
-            f"text too short: {text_path} has {total} tokens; calibration needs [0, {calib_end}) "
+            f"text too short: {text_path} has {total} tokens; calibration needs "
+            f"[{calib_lo}, {calib_end}) "
             f"and evaluation [{eval_lo}, {eval_hi}) ({nsamples}+{n_eval} windows of {seqlen})"
         )
     tokens = torch.tensor(ids, dtype=torch.long)
@@ -78,11 +87,11 @@ def make_windows(
         text_sha256=file_sha256(text_path),
         total_tokens=total,
         seqlen=seqlen,
-        calib_range=(0, calib_end),
+        calib_range=(calib_lo, calib_end),
         eval_range=(eval_lo, eval_hi),
     )
     return Windows(
         spec=spec,
-        calib=tokens[:calib_end].view(nsamples, seqlen),
+        calib=tokens[calib_lo:calib_end].view(nsamples, seqlen),
         eval=tokens[eval_lo:eval_hi].view(n_eval, seqlen),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -10,7 +11,7 @@ from tqdm import tqdm
 
 from flow.calibrate import BlockInputs, run_sequential
 from flow.models import LoadedModel, block_sublayers, decoder_blocks
-from flow.prune import PrunePlan, prune_sublayer, wanda_metric
+from flow.prune import PrunePlan, prune_block, wanda_metric
 from flow.select import (
     FlowParams,
     InfeasibleTarget,
@@ -60,6 +61,29 @@ def hm_key(hyper_m: float) -> str:
     return f"{float(hyper_m):g}"
 
 
+def block_stats(
+    index: int,
+    sublayers: dict[str, torch.nn.Linear],
+    sq_mean: dict[str, torch.Tensor],
+    hyper_ms: list[float],
+    reference_at: list[float] | None = None,
+) -> BlockStats:
+    """O and D of |W| * sqrt(s) over the whole block (all sublayers flattened in order)."""
+    metric = np.concatenate(
+        [wanda_metric(lin.weight, sq_mean[name]).ravel() for name, lin in sublayers.items()]
+    )
+    stats = BlockStats(index, int(metric.size), {}, {}, {})
+    for hm in hyper_ms:
+        k = hm_key(hm)
+        n_out = int(outlier_positions(metric, hm).size)
+        stats.n_outliers[k] = n_out
+        stats.outlier_ratio[k] = 100.0 * n_out / metric.size
+        stats.locality[k] = outlier_locality(metric, hm, "exact")
+    for hm in reference_at or []:
+        stats.locality_reference[hm_key(hm)] = outlier_locality(metric, hm, "reference")
+    return stats
+
+
 def collect_stats(
     lm: LoadedModel,
     calib: torch.Tensor,
@@ -71,29 +95,14 @@ def collect_stats(
     out: list[BlockStats] = []
 
     def visit(inp: BlockInputs) -> bool:
-        metric = np.concatenate(
-            [
-                wanda_metric(lin.weight, inp.sq_mean[name]).ravel()
-                for name, lin in inp.sublayers.items()
-            ]
-        )
-        stats = BlockStats(inp.index, int(metric.size), {}, {}, {})
-        for hm in hyper_ms:
-            k = hm_key(hm)
-            n_out = int(outlier_positions(metric, hm).size)
-            stats.n_outliers[k] = n_out
-            stats.outlier_ratio[k] = 100.0 * n_out / metric.size
-            stats.locality[k] = outlier_locality(metric, hm, "exact")
-        for hm in reference_at or []:
-            stats.locality_reference[hm_key(hm)] = outlier_locality(metric, hm, "reference")
-        out.append(stats)
+        out.append(block_stats(inp.index, inp.sublayers, inp.sq_mean, hyper_ms, reference_at))
         return False
 
     run_sequential(lm, calib, batch, visit, desc="statistics")
     return out
 
 
-def _summary(
+def selection_summary(
     method: str,
     patterns: list[Pattern],
     stats: list[BlockStats],
@@ -122,7 +131,7 @@ def _summary(
     )
 
 
-def _weights(stats: list[BlockStats], weighting: str) -> np.ndarray:
+def weights_for(stats: list[BlockStats], weighting: str) -> np.ndarray:
     if weighting == "layer":
         return np.ones(len(stats))
     if weighting == "params":
@@ -149,7 +158,8 @@ def select_flow(stats: list[BlockStats], params: FlowParams, P: int) -> Selectio
     cost, n_target, m_target = flow_cost(o_norm, d_norm, params)
     allowed = allowed_matrix(len(stats), params, params.target)
     sp = np.array([sparsity(p) for p in params.candidates])
-    result = solve_assignment(cost, sp, params.target, _weights(stats, params.weighting), allowed)
+    weights = weights_for(stats, params.weighting)
+    result = solve_assignment(cost, sp, params.target, weights, allowed)
     patterns = [params.candidates[c] for c in result.choice]
     layers = [
         {
@@ -169,7 +179,7 @@ def select_flow(stats: list[BlockStats], params: FlowParams, P: int) -> Selectio
         for i in range(len(stats))
     ]
     options = asdict(params)
-    return _summary(
+    return selection_summary(
         "flow", patterns, stats, params.target, params.weighting, layers, result.status, options
     )
 
@@ -188,7 +198,8 @@ def select_owl(stats: list[BlockStats], params: FlowParams, owl_lamda: float, P:
     tie = 1e-3 * np.array([(max_m - m) / max_m for _, m in cands])
     cost = np.abs(sp[None, :] - owl[:, None]) + tie[None, :]
     allowed = allowed_matrix(len(stats), params, params.target)
-    result = solve_assignment(cost, sp, params.target, _weights(stats, params.weighting), allowed)
+    weights = weights_for(stats, params.weighting)
+    result = solve_assignment(cost, sp, params.target, weights, allowed)
     patterns = [cands[c] for c in result.choice]
     layers = [
         {
@@ -202,7 +213,7 @@ def select_owl(stats: list[BlockStats], params: FlowParams, owl_lamda: float, P:
         for i in range(len(stats))
     ]
     options = {**asdict(params), "owl_lamda": owl_lamda}
-    return _summary(
+    return selection_summary(
         "owl", patterns, stats, params.target, params.weighting, layers, result.status, options
     )
 
@@ -212,7 +223,7 @@ def select_uniform(stats: list[BlockStats], pattern: Pattern, P: int) -> Selecti
     patterns = [pattern] * len(stats)
     layers = [{"layer": i, "n": pattern[0], "m": pattern[1]} for i in range(len(stats))]
     target = sparsity(pattern)
-    return _summary(
+    return selection_summary(
         f"uniform {pattern[0]}:{pattern[1]}",
         patterns,
         stats,
@@ -235,7 +246,7 @@ class ExportCapture:
 
     sublayer: str | None = None  # None: cycle through the block's sublayers
     all_sublayers: bool = False
-    max_cout: int = 64
+    max_cout: int = 64  # 0: every output channel (the full matrix)
     tokens: int = 8
     kept: list[dict] = field(default_factory=list)
 
@@ -263,9 +274,11 @@ def prune_model(
     batch: int,
     plan: PrunePlan,
     capture: ExportCapture | None = None,
+    on_mask: Callable[[np.ndarray, int, int], None] | None = None,
 ) -> PruneResult:
-    """Prune every block to its pattern. Wanda runs sequentially (statistics recomputed on the
-    already-pruned predecessors); magnitude needs no data unless activations are exported."""
+    """Prune every block to its pattern. Wanda and SparseGPT run sequentially (statistics
+    recomputed on the already-pruned predecessors); magnitude needs no data unless activations
+    are exported. `on_mask(mask, n, m)` sees every sublayer's keep-mask (e.g. a latency tally)."""
     blocks = decoder_blocks(lm.model, lm.family)
     if len(plan.patterns) != len(blocks):
         raise ValueError(f"plan has {len(plan.patterns)} patterns for {len(blocks)} blocks")
@@ -277,13 +290,16 @@ def prune_model(
         n, m = plan.patterns[inp.index]
         total = kept_total = 0
         wanted = capture.names(inp.index, list(inp.sublayers)) if capture else []
+        masks = prune_block(inp.sublayers, n, m, plan, inp.sq_mean, inp.hessian)
         for name, lin in inp.sublayers.items():
-            mask = prune_sublayer(lin, n, m, plan, inp.sq_mean.get(name))
+            mask = masks[name]
             n_masks += 1
+            if on_mask is not None:
+                on_mask(mask, n, m)
             total += mask.size
             kept_total += int(mask.sum())
             if name in wanted:
-                rows = slice(0, capture.max_cout)
+                rows = slice(0, capture.max_cout or None)
                 capture.kept.append(
                     {
                         "block": inp.index,
@@ -298,10 +314,17 @@ def prune_model(
         zeros.append(1.0 - kept_total / total)
         return n != m
 
-    if plan.metric == "wanda" or capture is not None:
+    if plan.needs_data or capture is not None:
         if calib is None:
-            raise ValueError("calibration windows are needed for wanda pruning or export")
-        run_sequential(lm, calib, batch, visit, desc=f"prune {plan.metric}/{plan.mask_mode}")
+            raise ValueError(f"calibration windows are needed for {plan.metric} pruning or export")
+        run_sequential(
+            lm,
+            calib,
+            batch,
+            visit,
+            desc=f"prune {plan.metric}/{plan.mask_mode}",
+            hessian=plan.metric == "sparsegpt",
+        )
     else:
         for index, block in enumerate(tqdm(blocks, desc="prune magnitude", unit="block")):
             subs = block_sublayers(block, lm.family)
