@@ -168,7 +168,7 @@ def failure_report(results_xml: Path) -> str:
         for child in case:
             if child.tag in ("failure", "error"):
                 text = (child.get("message") or child.text or "").strip().splitlines()
-                failures.append(f"{case.get('name')}: {text[-1] if text else child.tag}")
+                failures.append(f"{case.get('name')}: {text[0] if text else child.tag}")
     return "; ".join(failures) or "the simulator failed after its tests passed"
 
 
@@ -292,50 +292,60 @@ def run_cocotb(
     build_tag = f"{tag}-cov" if coverage else tag
     build_dir = build_dir_for(sim, toplevel, build_tag)
     build_args = verilator_build_args(coverage) if sim == "verilator" else ["-g2012"]
-    # Another pytest process (a second `make sim`, xdist workers of another session) may use
-    # the same build folder: hold an exclusive lock over build + run, or one process's make
-    # deletes the precompiled header / executable the other is using.
+    # Another process (a second `make sim`, xdist workers, tb.replay's workers) may use the
+    # same build folder. Runs share it under a shared lock; a build takes the lock exclusively
+    # (it waits for every run to finish), or one process's make deletes the precompiled
+    # header / executable another is using.
     build_dir.parent.mkdir(parents=True, exist_ok=True)
     with (build_dir.parent / f"{build_dir.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
         runner = _runner(sim)
         stamp = build_dir / ".build-stamp"
         sources = list(sources)
+        control = build_dir / "public.vlt"
+        text = ""
         if sim == "verilator":
             # Control files first: Verilator applies them to the files read after them.
-            control = build_dir / "public.vlt"
-            build_dir.mkdir(parents=True, exist_ok=True)
             text = public_control_file(toplevel, sources, public)
-            if not control.is_file() or control.read_text() != text:
-                control.write_text(text)
             sources.insert(0, control)
-        digest = _build_digest(
-            sim, toplevel, sources, includes or [], parameters, build_args, waves
-        )
-        # cocotb's Verilator runner re-translates and re-makes on every call; skip it when
-        # nothing that shapes the model changed (Icarus' runner has its own mtime check).
-        fresh = (
-            sim == "verilator"
-            and (build_dir / toplevel).is_file()
-            and stamp.is_file()
-            and stamp.read_text() == digest
-        )
-        if not fresh:
-            stamp.unlink(missing_ok=True)
-            runner.build(
-                sources=sources,
-                includes=list(includes or []),
-                hdl_toplevel=toplevel,
-                parameters=dict(parameters),
-                build_dir=build_dir,
-                build_args=build_args,
-                timescale=("1ns", "1ps"),
-                waves=waves,
+
+        def fresh() -> bool:
+            # cocotb's Verilator runner re-translates and re-makes on every call; skip it when
+            # nothing that shapes the model changed (Icarus' runner has its own mtime check).
+            return (
+                sim == "verilator"
+                and (build_dir / toplevel).is_file()
+                and control.is_file()
+                and control.read_text() == text
+                and stamp.is_file()
+                and stamp.read_text()
+                == _build_digest(
+                    sim, toplevel, sources, includes or [], parameters, build_args, waves
+                )
             )
-            stamp.write_text(digest)
-        # Built: runs only read the build, so parallel runs share it (tb.replay's workers);
-        # a rebuild waits for every run to finish.
+
         fcntl.flock(lock, fcntl.LOCK_SH)
+        if not fresh():
+            fcntl.flock(lock, fcntl.LOCK_EX)  # not atomic: check again once exclusive
+            if not fresh():
+                stamp.unlink(missing_ok=True)
+                if sim == "verilator":
+                    build_dir.mkdir(parents=True, exist_ok=True)
+                    control.write_text(text)
+                runner.build(
+                    sources=sources,
+                    includes=list(includes or []),
+                    hdl_toplevel=toplevel,
+                    parameters=dict(parameters),
+                    build_dir=build_dir,
+                    build_args=build_args,
+                    timescale=("1ns", "1ps"),
+                    waves=waves,
+                )
+                digest = _build_digest(
+                    sim, toplevel, sources, includes or [], parameters, build_args, waves
+                )
+                stamp.write_text(digest)
+            fcntl.flock(lock, fcntl.LOCK_SH)
         test_dir = run_dir or build_dir
         test_dir.mkdir(parents=True, exist_ok=True)
         env = {f"PARAM_{name}": str(value) for name, value in parameters.items()}
