@@ -27,8 +27,9 @@ from cocotbext.axi import (
 from golden.beats import activation_beats, decode_output_beat, to_bytes, weight_beats
 from golden.config import HwConfig, csr_error_code
 from golden.cycle_model import job_cycles
-from tb.blocks.tiles import Tile, config_from_env, make_tile, patterns
+from tb.blocks.tiles import Tile, make_tile, patterns
 from tb.common.csr import Csr
+from tb.common.params import built_config
 
 # The register map lives in tb.common.csr (one home); these names are its aliases.
 CTRL, STATUS, N, M, TOKENS, PASSES, CYCLES, STALLS, PARAMS, VERSION = (int(r) for r in Csr)
@@ -118,7 +119,7 @@ def _selected(cfg: HwConfig) -> list[tuple[int, int]]:
 @cocotb.test()
 async def tiles_match_golden(dut: SimHandleBase) -> None:
     """Every supported pattern: outputs bit-exact, CYCLES == model, STALLS == 0, done."""
-    cfg = config_from_env()
+    cfg = built_config()
     rng = np.random.default_rng(cocotb.RANDOM_SEED)
     tb = CoreTb(dut, cfg)
     await tb.reset()
@@ -151,7 +152,7 @@ async def tiles_match_golden(dut: SimHandleBase) -> None:
 @cocotb.test()
 async def illegal_config_is_refused(dut: SimHandleBase) -> None:
     """Each error code: STATUS matches golden, no beat taken, no output, core stays idle."""
-    cfg = config_from_env()
+    cfg = built_config()
     rng = np.random.default_rng(cocotb.RANDOM_SEED)
     tb = CoreTb(dut, cfg)
     await tb.reset()

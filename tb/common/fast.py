@@ -27,9 +27,10 @@ from golden.cycle_model import layer_cycles
 from golden.stimulus import StimulusLayer
 from tb.common.bulk import job_memory_lines, read_memh
 from tb.common.csr import Csr, CsrMaster, LeanCsrMaster, Status
-from tb.common.env import CLOCK_NS, config_from_env
+from tb.common.env import CLOCK_NS
 from tb.common.jobs import Job, layer_jobs
 from tb.common.monitor import OutputFrame
+from tb.common.params import config_from_env
 from tb.common.scoreboard import CycleChecker, Scoreboard
 from tb.common.stalls import StallProfile
 
