@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import re
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m bench.tb_bench", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--seed", type=int, default=SEED, help=f"COCOTB_RANDOM_SEED ({SEED})")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv or [])  # `python -m bench tb_bench` passes no options
     os.environ.setdefault("SIM", "verilator")
     runs = run(args.seed)
     throughput(runs, args.seed)
@@ -101,4 +102,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -65,23 +65,34 @@ def structured_forward(tile: TileImage, rows: np.ndarray, cfg: HwConfig) -> np.n
     return acc
 
 
-def tile_weight_matrix(tile: TileImage, k: int, cfg: HwConfig) -> np.ndarray:
-    """The dense int64 (C, K) matrix one job computes, rebuilt from its images only.
+def _image_weights(tile: TileImage, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(column, input index, weight) of every non-zero cell that reads a real activation.
 
     Cell (pass, p, r, c) multiplies activation 2q + b of the group at window (pass, r, set of
     p), exactly as `distribute` routes it; a pair select q >= M_hw/2, an empty window or an
     input index in the K padding reads zero, so such cells contribute nothing.
     """
-    cols = tile.weight.shape[3]
     q = tile.q if tile.q.ndim == 4 else np.broadcast_to(tile.q[..., None], tile.meta.shape)
     ps, p, r, c = np.nonzero(tile.weight)
-    group = tile.window[ps, r, p // tile.n_hw]
+    group = tile.window[ps, r, p // tile.n_hw].astype(np.int64)
     pair = q[ps, p, r, c].astype(np.int64)
-    col_k = group.astype(np.int64) * tile.m_hw + 2 * pair + tile.meta[ps, p, r, c]
+    col_k = group * tile.m_hw + 2 * pair + tile.meta[ps, p, r, c]
     live = (group >= 0) & (pair < tile.m_hw // 2) & (col_k < k)
-    dense = np.zeros((cols, k), np.int64)
-    np.add.at(dense, (c[live], col_k[live]), tile.weight[ps, p, r, c][live].astype(np.int64))
-    return dense
+    return c[live], col_k[live], tile.weight[ps, p, r, c][live]
+
+
+def _dense_from_cells(
+    rows: np.ndarray, cols: np.ndarray, w: np.ndarray, shape: tuple
+) -> np.ndarray:
+    """Sum the cells' weights into a dense int64 matrix (cells sharing an entry add up)."""
+    flat = np.bincount(rows * shape[1] + cols, weights=w, minlength=shape[0] * shape[1])
+    return np.rint(flat).astype(np.int64).reshape(shape)  # integer sums < 2**53: exact
+
+
+def tile_weight_matrix(tile: TileImage, k: int, cfg: HwConfig) -> np.ndarray:
+    """The dense int64 (C, K) matrix one job computes, rebuilt from its images only."""
+    c, col_k, w = _image_weights(tile, k)
+    return _dense_from_cells(c, col_k, w, (tile.weight.shape[3], k))
 
 
 def layer_forward(
@@ -99,9 +110,14 @@ def layer_forward(
     if xa.ndim != 2 or xa.shape[1] != mapping.k:
         raise ValueError(f"x must be (T, K={mapping.k}), got {xa.shape}")
     if not stages:
-        dense = np.concatenate(
-            [tile_weight_matrix(t, mapping.k, cfg)[: t.cols] for t in mapping.tiles]
+        cells = [_image_weights(t, mapping.k) for t in mapping.tiles]
+        keep = [c < t.cols for t, (c, _, _) in zip(mapping.tiles, cells, strict=True)]
+        rows = np.concatenate(
+            [t.col_start + c[m] for t, (c, _, _), m in zip(mapping.tiles, cells, keep, strict=True)]
         )
+        cols = np.concatenate([kk[m] for (_, kk, _), m in zip(cells, keep, strict=True)])
+        w = np.concatenate([ww[m] for (_, _, ww), m in zip(cells, keep, strict=True)])
+        dense = _dense_from_cells(rows, cols, w, (mapping.cout, mapping.k))
         return reference_matmul(dense, xa, acc_bits=cfg.ACC)
     y = np.zeros((xa.shape[0], mapping.cout), np.int64)
     for tile in mapping.tiles:
