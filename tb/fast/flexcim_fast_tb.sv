@@ -69,7 +69,7 @@ module flexcim_fast_tb #(
   localparam int Y_DEPTH = MAX_TOK;
   localparam int WIW     = $clog2(W_DEPTH);
   localparam int AIW     = $clog2(A_DEPTH);
-  localparam int YIW     = $clog2(Y_DEPTH + 1);
+  localparam int YIW     = Y_DEPTH > 1 ? $clog2(Y_DEPTH) : 1;  // y_mem index bits
 
   // ------------------------------------------------------------ memories
   logic [W_TDATA:0]   w_mem [W_DEPTH];

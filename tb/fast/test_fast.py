@@ -7,6 +7,7 @@ slice of a stimulus file generated in the test, the negative test); `paper` is m
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,10 @@ import pytest
 
 from golden.config import HwConfig, supported_patterns
 from golden.stimulus import load_stimulus, save_stimulus, synthetic_stimulus
-from tb.common.runner import selected_configs
-from tb.fast.run import run_fast
+from tb.common.runner import core_sources, load_configs, selected_configs
+from tb.fast.run import DEPTHS, TB_TOP, TOPLEVEL, run_fast
 from tb.replay import ReplayError, replay
+from tb.toolchain import simulator_env
 
 GROUPS: dict[str, list[str]] = {
     "patterns": ["fast_patterns_match_golden", "fast_scoreboard_detects_wrong_prediction"],
@@ -91,3 +93,17 @@ def test_replay_refuses_unsupported_layers(tmp_path: Path) -> None:
     save_stimulus(path, stim)
     with pytest.raises(ReplayError, match=r"1 layer\(s\) use patterns config tiny .*1of8 \(1:8\)"):
         replay(path, "tiny", tmp_path / "out", workers=1)
+
+
+@pytest.mark.parametrize("config", ["small", "paper"])
+def test_fast_testbench_top_is_lint_clean(config: str) -> None:
+    """The fast-path testbench top meets the RTL's bar: `verilator --lint-only -Wall` clean."""
+    params = {**load_configs()[config], **DEPTHS}
+    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", TOPLEVEL]
+    cmd += [f"-G{name}={value}" for name, value in params.items()]
+    cmd += [str(path) for path in (*core_sources(), TB_TOP)]
+    out = subprocess.run(
+        cmd, env=simulator_env("verilator"), capture_output=True, text=True, check=False
+    )
+    bad = [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("%")]
+    assert out.returncode == 0 and not bad, "\n".join(bad)
