@@ -86,7 +86,35 @@ def _dense_from_cells(
 ) -> np.ndarray:
     """Sum the cells' weights into a dense int64 matrix (cells sharing an entry add up)."""
     flat = np.bincount(rows * shape[1] + cols, weights=w, minlength=shape[0] * shape[1])
-    return np.rint(flat).astype(np.int64).reshape(shape)  # integer sums < 2**53: exact
+    return flat.astype(np.int64).reshape(shape)  # sums of int8 weights: exact in float64
+
+
+def _layer_cells(mapping: LayerMapping) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(output channel, input index, weight) of every live cell of every tile of a layer.
+
+    The same routing as `_image_weights`, on the tiles' images stacked along the pass axis
+    and indexed flat (one vectorised pass over the layer instead of one per tile).
+    """
+    tiles = mapping.tiles
+    weight = np.concatenate([t.weight.ravel() for t in tiles])
+    meta = np.concatenate([t.meta.ravel() for t in tiles])
+    q = np.concatenate([t.q.ravel() for t in tiles])
+    window = np.concatenate([t.window.ravel() for t in tiles])
+    _, P, R, C = tiles[0].weight.shape
+    sets = tiles[0].window.shape[2]
+    tile_of = np.repeat(np.arange(len(tiles)), [t.passes for t in tiles])
+    cell = np.flatnonzero(weight)
+    c = cell % C
+    prow = cell // C  # (pass, p, r) row of the cell
+    r, p, ps = prow % R, (prow // R) % P, prow // (R * P)
+    group = window[(ps * R + r) * sets + p // mapping.n_hw].astype(np.int64)
+    pair = (q[cell] if tiles[0].q.ndim == 4 else q[prow]).astype(np.int64)
+    col_k = group * mapping.m_hw + 2 * pair + meta[cell]
+    tile = tile_of[ps]
+    cols = np.array([t.cols for t in tiles])[tile]
+    live = (group >= 0) & (pair < mapping.m_hw // 2) & (col_k < mapping.k) & (c < cols)
+    col_start = np.array([t.col_start for t in tiles])[tile]
+    return (col_start + c)[live], col_k[live], weight[cell][live]
 
 
 def tile_weight_matrix(tile: TileImage, k: int, cfg: HwConfig) -> np.ndarray:
@@ -110,14 +138,7 @@ def layer_forward(
     if xa.ndim != 2 or xa.shape[1] != mapping.k:
         raise ValueError(f"x must be (T, K={mapping.k}), got {xa.shape}")
     if not stages:
-        cells = [_image_weights(t, mapping.k) for t in mapping.tiles]
-        keep = [c < t.cols for t, (c, _, _) in zip(mapping.tiles, cells, strict=True)]
-        rows = np.concatenate(
-            [t.col_start + c[m] for t, (c, _, _), m in zip(mapping.tiles, cells, keep, strict=True)]
-        )
-        cols = np.concatenate([kk[m] for (_, kk, _), m in zip(cells, keep, strict=True)])
-        w = np.concatenate([ww[m] for (_, _, ww), m in zip(cells, keep, strict=True)])
-        dense = _dense_from_cells(rows, cols, w, (mapping.cout, mapping.k))
+        dense = _dense_from_cells(*_layer_cells(mapping), (mapping.cout, mapping.k))
         return reference_matmul(dense, xa, acc_bits=cfg.ACC)
     y = np.zeros((xa.shape[0], mapping.cout), np.int64)
     for tile in mapping.tiles:
