@@ -14,15 +14,17 @@ from pathlib import Path
 import torch
 
 from flow.calibrate import KEEP_TOKENS
-from flow.data import DEFAULT_TEXT, Windows, make_windows
+from flow.data import DEFAULT_TEXT, Windows, make_windows, texts_sha256
 from flow.evaluate import perplexity
 from flow.export import build_stimulus, cache_key, cached, code_version
 from flow.models import (
+    DTYPES,
     LoadedModel,
     default_model_path,
-    file_sha256,
     load_model,
+    load_tokenizer,
     model_identity,
+    parse_max_memory,
 )
 from flow.pipeline import (
     BlockStats,
@@ -68,8 +70,31 @@ def add_common(p: argparse.ArgumentParser, n_eval: int) -> None:
         default=DEFAULT_TEXT,
         help="calibration/evaluation text (default: %(default)s)",
     )
+    g.add_argument(
+        "--calib-text",
+        type=Path,
+        default=None,
+        help="calibration text of its own, read from token 0 (default: --text, with the "
+        "calibration and evaluation ranges disjoint); its sha256 goes into every log",
+    )
     g.add_argument("--device", default="cpu", help="torch device (default: cpu)")
-    g.add_argument("--device-map", default=None, help="transformers device_map, e.g. auto")
+    g.add_argument(
+        "--dtype",
+        choices=tuple(DTYPES),
+        default="auto",
+        help="weights' dtype (statistics and metrics accumulate in float32 regardless); "
+        "auto: float32 on the CPU, bfloat16 on a GPU (default: auto)",
+    )
+    g.add_argument(
+        "--device-map",
+        default=None,
+        help="accelerate device map, e.g. auto: spread the model over every GPU and host memory",
+    )
+    g.add_argument(
+        "--max-memory",
+        default=None,
+        help="with --device-map: cap per device, e.g. 0=20GiB,cpu=60GiB",
+    )
     g.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
     g.add_argument("--nsamples", type=int, default=32, help="calibration windows (default: 32)")
     g.add_argument("--seqlen", type=int, default=512, help="tokens per window (default: 512)")
@@ -166,19 +191,29 @@ def setup(a: argparse.Namespace, n_eval: int | None = None) -> Context:
         raise ValueError(f"--tokens must be in 1..{min(KEEP_TOKENS, a.seqlen)}")
     if getattr(a, "max_cout", 1) < 1:
         raise ValueError("--max-cout must be >= 1")
-    if not Path(a.text).is_file():
-        raise FileNotFoundError(f"text file not found: {a.text}")
-    print(f"loading model {a.model or default_model_path()} ...", flush=True)
-    lm = load_model(a.model, device=a.device, device_map=a.device_map)
+    check_texts(a)
+    max_memory = parse_max_memory(a.max_memory)
+    # Texts are tokenised and their lengths checked before the (slow, large) model loads.
+    tokenizer = load_tokenizer(a.model)
     n = a.eval_windows if n_eval is None else n_eval
-    windows = make_windows(lm.tokenizer, a.text, a.nsamples, a.seqlen, n, a.eval_start)
+    windows = make_windows(tokenizer, a.text, a.nsamples, a.seqlen, n, a.eval_start, a.calib_text)
+    print(f"loading model {a.model or default_model_path()} ...", flush=True)
+    lm = load_model(a.model, a.device, a.device_map, a.dtype, max_memory, tokenizer)
     spec = windows.spec
     print(
-        f"{lm.family} model, {spec.total_tokens} tokens in {spec.text_path}; calibration "
-        f"tokens {spec.calib_range}, evaluation tokens {spec.eval_range}, seqlen {spec.seqlen}",
+        f"{lm.family} model ({next(lm.model.parameters()).dtype}), {spec.total_tokens} tokens "
+        f"in {spec.text_path}; calibration tokens {spec.calib_range} of "
+        f"{spec.calib_text_path} (sha256 {spec.calib_text_sha256[:12]}), evaluation tokens "
+        f"{spec.eval_range}, seqlen {spec.seqlen}",
         flush=True,
     )
     return Context(lm, windows, hw, t0)
+
+
+def check_texts(a: argparse.Namespace) -> None:
+    for path in (a.text, a.calib_text):
+        if path is not None and not Path(path).is_file():
+            raise FileNotFoundError(f"text file not found: {path}")
 
 
 def print_selection(sel: Selection) -> None:
@@ -215,6 +250,7 @@ def base_log(ctx: Context, a: argparse.Namespace) -> dict:
         "model": ctx.lm.name,
         "family": ctx.lm.family,
         "model_identity": ctx.lm.identity,
+        "dtype": str(next(ctx.lm.model.parameters()).dtype).removeprefix("torch."),
         "windows": ctx.windows.spec.as_dict(),
         "hw_config": ctx.hw.params(),
         "args": {k: str(v) for k, v in vars(a).items() if k != "func"},
@@ -302,6 +338,7 @@ def export_options(a: argparse.Namespace) -> dict:
         "max_cout",
         "tokens",
         "batch",
+        "dtype",
     )
     opts = {k: getattr(a, k) for k in keys}
     opts["candidates"] = _candidates_text(tuple(a.candidates))
@@ -313,10 +350,9 @@ def cmd_export(a: argparse.Namespace) -> int:
     model_path = Path(a.model) if a.model else default_model_path()
     if not model_path.exists():
         raise FileNotFoundError(f"model path does not exist: {model_path}")
-    if not Path(a.text).is_file():
-        raise FileNotFoundError(f"text file not found: {a.text}")
+    check_texts(a)
     key = cache_key(
-        model_identity(model_path)["sha256"], file_sha256(Path(a.text)), export_options(a)
+        model_identity(model_path)["sha256"], texts_sha256(a.text, a.calib_text), export_options(a)
     )
     out_dir = Path(a.out_dir)
     target = out_dir / f"{model_path.stem}-{key[:12]}.npz"

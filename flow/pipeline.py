@@ -9,7 +9,7 @@ import torch
 from tqdm import tqdm
 
 from flow.calibrate import BlockInputs, run_sequential
-from flow.models import LoadedModel, block_sublayers, decoder_blocks
+from flow.models import LoadedModel, block_sublayers, decoder_blocks, sublayer_weights
 from flow.prune import PrunePlan, prune_sublayer, wanda_metric
 from flow.select import (
     FlowParams,
@@ -22,7 +22,7 @@ from flow.select import (
     sparsity,
     validate_candidates,
 )
-from flow.stats import minmax, outlier_locality, outlier_positions
+from flow.stats import minmax, outlier_locality, outlier_summary
 
 
 @dataclass
@@ -67,29 +67,32 @@ def collect_stats(
     hyper_ms: list[float],
     reference_at: list[float] | None = None,
 ) -> list[BlockStats]:
-    """Dense statistics pass: block-by-block, O and D of |W| * sqrt(s) over each whole block."""
-    out: list[BlockStats] = []
+    """Dense statistics pass: block-by-block, O and D of |W| * sqrt(s) over each whole block,
+    computed on each block's device; the numbers come to the host once, after the pass."""
+    pending: list[tuple[int, int, dict[str, tuple[torch.Tensor, torch.Tensor]], dict]] = []
 
     def visit(inp: BlockInputs) -> bool:
-        metric = np.concatenate(
-            [
-                wanda_metric(lin.weight, inp.sq_mean[name]).ravel()
-                for name, lin in inp.sublayers.items()
-            ]
+        metric = torch.cat(
+            [wanda_metric(inp.weight(name), inp.sq_mean[name]).ravel() for name in inp.sublayers]
         )
-        stats = BlockStats(inp.index, int(metric.size), {}, {}, {})
-        for hm in hyper_ms:
-            k = hm_key(hm)
-            n_out = int(outlier_positions(metric, hm).size)
-            stats.n_outliers[k] = n_out
-            stats.outlier_ratio[k] = 100.0 * n_out / metric.size
-            stats.locality[k] = outlier_locality(metric, hm, "exact")
-        for hm in reference_at or []:
-            stats.locality_reference[hm_key(hm)] = outlier_locality(metric, hm, "reference")
-        out.append(stats)
+        summary = {hm_key(hm): outlier_summary(metric, hm) for hm in hyper_ms}
+        # The authors' O(n^2) variant stays on the host (only `flow eval` asks for it).
+        reference = {
+            hm_key(hm): outlier_locality(metric.cpu().numpy(), hm, "reference")
+            for hm in reference_at or []
+        }
+        pending.append((inp.index, int(metric.numel()), summary, reference))
         return False
 
     run_sequential(lm, calib, batch, visit, desc="statistics")
+    out: list[BlockStats] = []
+    for index, size, summary, reference in pending:
+        stats = BlockStats(index, size, {}, {}, {}, reference)
+        for k, (count, locality) in summary.items():
+            stats.n_outliers[k] = int(count)
+            stats.outlier_ratio[k] = 100.0 * stats.n_outliers[k] / size
+            stats.locality[k] = float(locality)
+        out.append(stats)
     return out
 
 
@@ -269,19 +272,22 @@ def prune_model(
     blocks = decoder_blocks(lm.model, lm.family)
     if len(plan.patterns) != len(blocks):
         raise ValueError(f"plan has {len(plan.patterns)} patterns for {len(blocks)} blocks")
-    zeros: list[float] = []
+    kept_counts: list[torch.Tensor | int] = []  # per block; on its device until the end
+    totals: list[int] = []
     n_masks = 0
 
     def visit(inp: BlockInputs) -> bool:
         nonlocal n_masks
         n, m = plan.patterns[inp.index]
-        total = kept_total = 0
+        total = 0
+        kept_total: torch.Tensor | int = 0
         wanted = capture.names(inp.index, list(inp.sublayers)) if capture else []
         for name, lin in inp.sublayers.items():
-            mask = prune_sublayer(lin, n, m, plan, inp.sq_mean.get(name))
+            weight = inp.weight(name)
+            mask = prune_sublayer(lin, n, m, plan, inp.sq_mean.get(name), weight)
             n_masks += 1
-            total += mask.size
-            kept_total += int(mask.sum())
+            total += mask.numel()
+            kept_total = kept_total + mask.sum()
             if name in wanted:
                 rows = slice(0, capture.max_cout)
                 capture.kept.append(
@@ -290,12 +296,13 @@ def prune_model(
                         "sublayer": name,
                         "n": n,
                         "m": m,
-                        "weight": lin.weight[rows].detach().float().cpu().numpy(),
-                        "mask": mask[rows].copy(),
-                        "act": inp.sample[name][: capture.tokens].numpy(),
+                        "weight": weight[rows].detach().float().cpu().numpy(),
+                        "mask": mask[rows].cpu().numpy(),
+                        "act": inp.sample[name][: capture.tokens].cpu().numpy(),
                     }
                 )
-        zeros.append(1.0 - kept_total / total)
+        kept_counts.append(kept_total)
+        totals.append(total)
         return n != m
 
     if plan.metric == "wanda" or capture is not None:
@@ -305,7 +312,8 @@ def prune_model(
     else:
         for index, block in enumerate(tqdm(blocks, desc="prune magnitude", unit="block")):
             subs = block_sublayers(block, lm.family)
-            visit(BlockInputs(index, block, subs, {}, {}))
+            visit(BlockInputs(index, block, subs, {}, {}, sublayer_weights(block, lm.family)))
+    zeros = [1.0 - int(k) / t for k, t in zip(kept_counts, totals, strict=True)]
     params = [
         sum(lin.weight.numel() for lin in block_sublayers(b, lm.family).values()) for b in blocks
     ]
@@ -316,7 +324,7 @@ def prune_model(
 def snapshot_weights(lm: LoadedModel) -> list[dict[str, torch.Tensor]]:
     """Copies of every prunable weight, so several methods can run on one loaded model."""
     return [
-        {name: lin.weight.detach().clone() for name, lin in block_sublayers(b, lm.family).items()}
+        {name: w.detach().clone() for name, w in sublayer_weights(b, lm.family).items()}
         for b in decoder_blocks(lm.model, lm.family)
     ]
 
@@ -324,5 +332,5 @@ def snapshot_weights(lm: LoadedModel) -> list[dict[str, torch.Tensor]]:
 @torch.no_grad()
 def restore_weights(lm: LoadedModel, snapshot: list[dict[str, torch.Tensor]]) -> None:
     for block, saved in zip(decoder_blocks(lm.model, lm.family), snapshot, strict=True):
-        for name, lin in block_sublayers(block, lm.family).items():
-            lin.weight.copy_(saved[name])
+        for name, weight in sublayer_weights(block, lm.family).items():
+            weight.copy_(saved[name])
