@@ -85,15 +85,27 @@ def collect_stats(
         return False
 
     run_sequential(lm, calib, batch, visit, desc="statistics")
+    scalars = [t for *_, summary, _ in pending for pair in summary.values() for t in pair]
+    values = iter(to_host(scalars))
     out: list[BlockStats] = []
     for index, size, summary, reference in pending:
         stats = BlockStats(index, size, {}, {}, {}, reference)
-        for k, (count, locality) in summary.items():
-            stats.n_outliers[k] = int(count)
+        for k in summary:
+            stats.n_outliers[k] = int(next(values))
             stats.outlier_ratio[k] = 100.0 * stats.n_outliers[k] / size
-            stats.locality[k] = float(locality)
+            stats.locality[k] = next(values)
         out.append(stats)
     return out
+
+
+def to_host(values: list[torch.Tensor | int]) -> list[float]:
+    """Scalars left on the device(s) during a pass, brought to the host in one transfer
+    (float64: exact for counts below 2**53)."""
+    if not values:
+        return []
+    tensors = [torch.as_tensor(v) for v in values]
+    device = tensors[0].device
+    return torch.stack([t.to(device, torch.float64) for t in tensors]).tolist()
 
 
 def _summary(
@@ -313,7 +325,7 @@ def prune_model(
         for index, block in enumerate(tqdm(blocks, desc="prune magnitude", unit="block")):
             subs = block_sublayers(block, lm.family)
             visit(BlockInputs(index, block, subs, {}, {}, sublayer_weights(block, lm.family)))
-    zeros = [1.0 - int(k) / t for k, t in zip(kept_counts, totals, strict=True)]
+    zeros = [1.0 - k / t for k, t in zip(to_host(kept_counts), totals, strict=True)]
     params = [
         sum(lin.weight.numel() for lin in block_sublayers(b, lm.family).values()) for b in blocks
     ]
