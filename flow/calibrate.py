@@ -165,7 +165,7 @@ def run_sequential(
         subs = block_sublayers(block, lm.family)
         weights = sublayer_weights(block, lm.family)
         outs, sq_mean, sample = _forward_with_stats(block, subs, chunks)
-        if visit(BlockInputs(index, block, subs, sq_mean, sample, weights)):
+        if visit(BlockInputs(index, block, subs, sq_mean, sample, weights=weights)):
             outs = _forward(block, chunks)
         chunks = [Chunk(o, c.kwargs) for o, c in zip(outs, chunks, strict=True)]
     # Output of the last block (before the final norm), for checks against the model's forward;

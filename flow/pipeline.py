@@ -324,7 +324,8 @@ def prune_model(
     else:
         for index, block in enumerate(tqdm(blocks, desc="prune magnitude", unit="block")):
             subs = block_sublayers(block, lm.family)
-            visit(BlockInputs(index, block, subs, {}, {}, sublayer_weights(block, lm.family)))
+            stored = sublayer_weights(block, lm.family)
+            visit(BlockInputs(index, block, subs, {}, {}, weights=stored))
     zeros = [1.0 - k / t for k, t in zip(to_host(kept_counts), totals, strict=True)]
     params = [
         sum(lin.weight.numel() for lin in block_sublayers(b, lm.family).values()) for b in blocks
