@@ -19,7 +19,7 @@ export COCOTB_RANDOM_SEED := $(SEED)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-flow apt sim test regress lint lint-rtl lint-py bench coverage stimulus clean
+.PHONY: help venv venv-flow apt sim test regress lint lint-rtl lint-py bench coverage stimulus flow-study clean
 
 help: ## List targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ coverage: venv apt ## Code + functional coverage; HTML and build/coverage/summar
 
 stimulus: venv-flow ## FLOW export for SmolLM2 (cached by content hash)
 	$(PY) -m flow export
+
+flow-study: venv-flow ## 3-seed selection study (docs/FLOW_RESULTS.md) into build/flow_results
+	PYTHON=$(PY) scripts/flow_results.sh build/flow_results
 
 clean: ## Remove build outputs (the tree is clean afterwards)
 	rm -rf sim_build build cov_html .pytest_cache .ruff_cache .hypothesis

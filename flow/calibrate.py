@@ -54,6 +54,8 @@ class BlockInputs:
     sublayers: dict[str, nn.Linear]
     sq_mean: dict[str, torch.Tensor]
     sample: dict[str, torch.Tensor]
+    # Per sublayer, the calibration Hessian 2/n * X^T X (float32), only when asked for (SparseGPT).
+    hessian: dict[str, torch.Tensor] = field(default_factory=dict)
     weights: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def weight(self, name: str) -> torch.Tensor:
@@ -102,7 +104,7 @@ def capture_inputs(lm: LoadedModel, calib: torch.Tensor, batch: int) -> list[Chu
 
 
 @torch.no_grad()
-def _forward(block: nn.Module, chunks: list[Chunk]) -> list[torch.Tensor]:
+def forward_block(block: nn.Module, chunks: list[Chunk]) -> list[torch.Tensor]:
     device = execution_device(block)
     outs = []
     for chunk in chunks:
@@ -112,15 +114,26 @@ def _forward(block: nn.Module, chunks: list[Chunk]) -> list[torch.Tensor]:
 
 
 @torch.no_grad()
-def _forward_with_stats(
-    block: nn.Module, sublayers: dict[str, nn.Linear], chunks: list[Chunk]
-) -> tuple[list[torch.Tensor], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """Forward all chunks; hooks accumulate sum x^2 per input feature of every sublayer."""
+def forward_with_stats(
+    block: nn.Module,
+    sublayers: dict[str, nn.Linear],
+    chunks: list[Chunk],
+    hessian: bool = False,
+) -> tuple[
+    list[torch.Tensor], dict[str, torch.Tensor], dict[str, torch.Tensor], dict[str, torch.Tensor]
+]:
+    """Forward all chunks; hooks accumulate sum x^2 per input feature of every sublayer (and,
+    with `hessian`, the Gram matrix X^T X, once per distinct input tensor: q/k/v share theirs)."""
     sums: dict[str, torch.Tensor] = {}
     counts: dict[str, int] = {}
     sample: dict[str, torch.Tensor] = {}
     # Sublayers fed the very same tensor (q/k/v, gate/up) share one reduction.
     last: list[tuple[torch.Tensor, torch.Tensor]] = []
+    grams: dict[str, torch.Tensor] = {}
+    # Input tensors of the current chunk's forward (kept alive, so ids cannot be reused) ->
+    # the first sublayer that saw it; `shared` maps later sublayers to that first one.
+    seen: dict[int, tuple[str, torch.Tensor]] = {}
+    shared: dict[str, str] = {}
 
     def column_sq_sum(x_in: torch.Tensor) -> torch.Tensor:
         if last and last[0][0] is x_in:
@@ -139,22 +152,38 @@ def _forward_with_stats(
             counts[name] = counts.get(name, 0) + x_in.numel() // x_in.shape[-1]
             if name not in sample:
                 sample[name] = x_in[0, :KEEP_TOKENS].detach().float().clone()
+            if hessian:
+                owner = seen.setdefault(id(x_in), (name, x_in))[0]
+                if owner == name:
+                    x = x_in.detach().reshape(-1, x_in.shape[-1]).float()
+                    grams[name] = grams[name] + x.T @ x if name in grams else x.T @ x
+                else:  # same input as `owner` (q/k/v): share its Gram matrix
+                    shared[name] = owner
 
         return hook
 
     handles = [mod.register_forward_hook(make_hook(n)) for n, mod in sublayers.items()]
+    handles.append(block.register_forward_pre_hook(lambda *_: seen.clear()))
     try:
-        outs = _forward(block, chunks)
+        outs = forward_block(block, chunks)
     finally:
         for h in handles:
             h.remove()
         last.clear()
     sq_mean = {n: (sums[n] / counts[n]).float() for n in sublayers}
-    return outs, sq_mean, sample
+    # Sublayers that share an input share one Hessian object (SparseGPT prunes them together).
+    scaled = {owner: g * (2.0 / counts[owner]) for owner, g in grams.items()}
+    hess = {n: scaled[shared.get(n, n)] for n in sublayers} if hessian else {}
+    return outs, sq_mean, sample, hess
 
 
 def run_sequential(
-    lm: LoadedModel, calib: torch.Tensor, batch: int, visit: Visitor, desc: str = "blocks"
+    lm: LoadedModel,
+    calib: torch.Tensor,
+    batch: int,
+    visit: Visitor,
+    desc: str = "blocks",
+    hessian: bool = False,
 ) -> torch.Tensor:
     """Walk the blocks in order; `visit` sees each block's statistics before its outputs feed
     the next block, so a visitor that prunes makes later blocks see pruned predecessors.
@@ -164,9 +193,9 @@ def run_sequential(
     for index, block in enumerate(tqdm(blocks, desc=desc, unit="block")):
         subs = block_sublayers(block, lm.family)
         weights = sublayer_weights(block, lm.family)
-        outs, sq_mean, sample = _forward_with_stats(block, subs, chunks)
-        if visit(BlockInputs(index, block, subs, sq_mean, sample, weights=weights)):
-            outs = _forward(block, chunks)
+        outs, sq_mean, sample, hess = forward_with_stats(block, subs, chunks, hessian)
+        if visit(BlockInputs(index, block, subs, sq_mean, sample, hess, weights)):
+            outs = forward_block(block, chunks)
         chunks = [Chunk(o, c.kwargs) for o, c in zip(outs, chunks, strict=True)]
     # Output of the last block (before the final norm), for checks against the model's forward;
     # left on the last block's device.

@@ -76,19 +76,28 @@ def make_windows(
     seqlen: int,
     n_eval: int,
     eval_start: float = 0.5,
+    calib_set: int = 0,
     calib_path: Path | None = None,
 ) -> Windows:
-    """Consecutive calibration windows from token 0 and evaluation windows from `eval_start`
-    (a fraction of the evaluation text's tokens). With one text the two ranges never overlap;
-    with `calib_path` (another file) calibration reads that file from token 0."""
-    if nsamples < 1 or seqlen < 2 or n_eval < 0:
+    """Consecutive calibration windows and evaluation windows from `eval_start` (a fraction of
+    the evaluation text's tokens). With one text the two ranges never overlap; with
+    `calib_path` (another file) calibration reads that file instead.
+
+    Calibration set s is tokens [s * nsamples * seqlen, (s + 1) * nsamples * seqlen) of the
+    calibration text: sets are disjoint, and every set that ends before `eval_start` sees the
+    same evaluation windows, so results over several sets are paired (the multi-seed
+    statistics of `flow eval --seeds`).
+    """
+    if nsamples < 1 or seqlen < 2 or n_eval < 0 or calib_set < 0:
         raise ValueError(
-            f"need nsamples >= 1, seqlen >= 2, n_eval >= 0; got {nsamples}, {seqlen}, {n_eval}"
+            f"need nsamples >= 1, seqlen >= 2, n_eval >= 0, calib_set >= 0; got {nsamples}, "
+            f"{seqlen}, {n_eval}, {calib_set}"
         )
     text_path = Path(text_path)
     ids = _token_ids(tokenizer, text_path)
     total = len(ids)
-    calib_end = nsamples * seqlen
+    calib_lo = calib_set * nsamples * seqlen
+    calib_end = calib_lo + nsamples * seqlen
     separate = calib_path is not None and not same_file(calib_path, text_path)
     if separate:
         calib_path = Path(calib_path)
@@ -96,7 +105,7 @@ def make_windows(
         if calib_end > len(calib_ids):
             raise ValueError(
                 f"calibration text too short: {calib_path} has {len(calib_ids)} tokens; "
-                f"calibration needs [0, {calib_end}) ({nsamples} windows of {seqlen})"
+                f"calibration needs [{calib_lo}, {calib_end}) ({nsamples} windows of {seqlen})"
             )
         eval_lo = int(total * eval_start)
     else:
@@ -104,21 +113,21 @@ def make_windows(
         eval_lo = max(calib_end, int(total * eval_start))
     eval_hi = eval_lo + n_eval * seqlen
     if eval_hi > total:
-        need = "" if separate else f"calibration needs [0, {calib_end}) and "
+        need = "" if separate else f"calibration needs [{calib_lo}, {calib_end}) and "
         raise ValueError(
             f"text too short: {text_path} has {total} tokens; {need}"
             f"evaluation [{eval_lo}, {eval_hi}) ({'' if separate else f'{nsamples}+'}"
             f"{n_eval} windows of {seqlen})"
         )
     tokens = torch.tensor(ids, dtype=torch.long)
-    calib_tokens = torch.tensor(calib_ids[:calib_end], dtype=torch.long)
+    calib_tokens = torch.tensor(calib_ids[calib_lo:calib_end], dtype=torch.long)
     text_sha = file_sha256(text_path)
     spec = WindowSpec(
         text_path=str(text_path),
         text_sha256=text_sha,
         total_tokens=total,
         seqlen=seqlen,
-        calib_range=(0, calib_end),
+        calib_range=(calib_lo, calib_end),
         eval_range=(eval_lo, eval_hi),
         calib_text_path=str(calib_path),
         calib_text_sha256=file_sha256(calib_path) if separate else text_sha,

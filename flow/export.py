@@ -10,7 +10,7 @@ import numpy as np
 
 from flow.pipeline import BlockStats, ExportCapture, Selection, hm_key
 from golden.nm_format import quantize_per_channel
-from golden.stimulus import Stimulus, StimulusError, StimulusLayer, load_stimulus
+from golden.stimulus import Stimulus, StimulusLayer, load_stimulus
 
 _REPO = Path(__file__).resolve().parent.parent
 # Sources whose change must invalidate a cached stimulus.
@@ -74,12 +74,14 @@ def build_stimulus(
     return Stimulus(model=model_name, source=source, layers=layers)
 
 
-def cached(path: Path) -> bool:
-    """True when `path` holds a stimulus that loads and validates."""
+def cached(path: Path) -> tuple[bool, str]:
+    """(True, "") when `path` holds a stimulus that loads and validates; else (False, why),
+    why = "" when there is no file. Any failure to read it (a truncated or corrupt zip, a
+    text file, a format error) means rebuild, never crash."""
     if not path.is_file():
-        return False
+        return False, ""
     try:
         load_stimulus(path)
-    except (StimulusError, OSError, ValueError):
-        return False
-    return True
+    except Exception as e:
+        return False, f"{type(e).__name__}: {e}"
+    return True, ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -10,7 +11,7 @@ from tqdm import tqdm
 
 from flow.calibrate import BlockInputs, run_sequential
 from flow.models import LoadedModel, block_sublayers, decoder_blocks, sublayer_weights
-from flow.prune import PrunePlan, prune_sublayer, wanda_metric
+from flow.prune import PrunePlan, prune_block, wanda_metric
 from flow.select import (
     FlowParams,
     InfeasibleTarget,
@@ -60,42 +61,61 @@ def hm_key(hyper_m: float) -> str:
     return f"{float(hyper_m):g}"
 
 
-def collect_stats(
-    lm: LoadedModel,
-    calib: torch.Tensor,
-    batch: int,
+@dataclass
+class PendingStats:
+    """One block's statistics while they are still on its device (see finish_stats)."""
+
+    index: int
+    params: int
+    summary: dict[str, tuple[torch.Tensor, torch.Tensor]]  # hm key -> (count, locality)
+    locality_reference: dict[str, float]
+
+
+def block_summary(
+    index: int,
+    weights: dict[str, torch.Tensor],
+    sq_mean: dict[str, torch.Tensor],
     hyper_ms: list[float],
     reference_at: list[float] | None = None,
-) -> list[BlockStats]:
-    """Dense statistics pass: block-by-block, O and D of |W| * sqrt(s) over each whole block,
-    computed on each block's device; the numbers come to the host once, after the pass."""
-    pending: list[tuple[int, int, dict[str, tuple[torch.Tensor, torch.Tensor]], dict]] = []
+) -> PendingStats:
+    """O and D of |W| * sqrt(s) over the whole block (all sublayers flattened in order),
+    computed on the block's device; nothing comes to the host (but the reference variant)."""
+    metric = torch.cat([wanda_metric(w, sq_mean[name]).ravel() for name, w in weights.items()])
+    summary = {hm_key(hm): outlier_summary(metric, hm) for hm in hyper_ms}
+    # The authors' O(n^2) variant stays on the host (only `flow analyze` asks for it).
+    reference = {
+        hm_key(hm): outlier_locality(metric.cpu().numpy(), hm, "reference")
+        for hm in reference_at or []
+    }
+    return PendingStats(index, int(metric.numel()), summary, reference)
 
-    def visit(inp: BlockInputs) -> bool:
-        metric = torch.cat(
-            [wanda_metric(inp.weight(name), inp.sq_mean[name]).ravel() for name in inp.sublayers]
-        )
-        summary = {hm_key(hm): outlier_summary(metric, hm) for hm in hyper_ms}
-        # The authors' O(n^2) variant stays on the host (only `flow eval` asks for it).
-        reference = {
-            hm_key(hm): outlier_locality(metric.cpu().numpy(), hm, "reference")
-            for hm in reference_at or []
-        }
-        pending.append((inp.index, int(metric.numel()), summary, reference))
-        return False
 
-    run_sequential(lm, calib, batch, visit, desc="statistics")
-    scalars = [t for *_, summary, _ in pending for pair in summary.values() for t in pair]
+def finish_stats(pending: list[PendingStats]) -> list[BlockStats]:
+    """BlockStats of every pending block, their scalars brought to the host in one transfer."""
+    scalars = [t for p in pending for pair in p.summary.values() for t in pair]
     values = iter(to_host(scalars))
     out: list[BlockStats] = []
-    for index, size, summary, reference in pending:
-        stats = BlockStats(index, size, {}, {}, {}, reference)
-        for k in summary:
+    for p in pending:
+        stats = BlockStats(p.index, p.params, {}, {}, {}, p.locality_reference)
+        for k in p.summary:
             stats.n_outliers[k] = int(next(values))
-            stats.outlier_ratio[k] = 100.0 * stats.n_outliers[k] / size
+            stats.outlier_ratio[k] = 100.0 * stats.n_outliers[k] / p.params
             stats.locality[k] = next(values)
         out.append(stats)
     return out
+
+
+def block_stats(
+    index: int,
+    sublayers: dict[str, torch.nn.Linear],
+    sq_mean: dict[str, torch.Tensor],
+    hyper_ms: list[float],
+    reference_at: list[float] | None = None,
+    weights: dict[str, torch.Tensor] | None = None,
+) -> BlockStats:
+    """One block's BlockStats at once (`weights`: stored weights, default the sublayers')."""
+    stored = weights or {name: lin.weight for name, lin in sublayers.items()}
+    return finish_stats([block_summary(index, stored, sq_mean, hyper_ms, reference_at)])[0]
 
 
 def to_host(values: list[torch.Tensor | int]) -> list[float]:
@@ -108,7 +128,27 @@ def to_host(values: list[torch.Tensor | int]) -> list[float]:
     return torch.stack([t.to(device, torch.float64) for t in tensors]).tolist()
 
 
-def _summary(
+def collect_stats(
+    lm: LoadedModel,
+    calib: torch.Tensor,
+    batch: int,
+    hyper_ms: list[float],
+    reference_at: list[float] | None = None,
+) -> list[BlockStats]:
+    """Dense statistics pass: block-by-block, O and D of |W| * sqrt(s) over each whole block,
+    computed on each block's device; the numbers come to the host once, after the pass."""
+    pending: list[PendingStats] = []
+
+    def visit(inp: BlockInputs) -> bool:
+        weights = {name: inp.weight(name) for name in inp.sublayers}
+        pending.append(block_summary(inp.index, weights, inp.sq_mean, hyper_ms, reference_at))
+        return False
+
+    run_sequential(lm, calib, batch, visit, desc="statistics")
+    return finish_stats(pending)
+
+
+def selection_summary(
     method: str,
     patterns: list[Pattern],
     stats: list[BlockStats],
@@ -137,7 +177,7 @@ def _summary(
     )
 
 
-def _weights(stats: list[BlockStats], weighting: str) -> np.ndarray:
+def weights_for(stats: list[BlockStats], weighting: str) -> np.ndarray:
     if weighting == "layer":
         return np.ones(len(stats))
     if weighting == "params":
@@ -164,7 +204,8 @@ def select_flow(stats: list[BlockStats], params: FlowParams, P: int) -> Selectio
     cost, n_target, m_target = flow_cost(o_norm, d_norm, params)
     allowed = allowed_matrix(len(stats), params, params.target)
     sp = np.array([sparsity(p) for p in params.candidates])
-    result = solve_assignment(cost, sp, params.target, _weights(stats, params.weighting), allowed)
+    weights = weights_for(stats, params.weighting)
+    result = solve_assignment(cost, sp, params.target, weights, allowed)
     patterns = [params.candidates[c] for c in result.choice]
     layers = [
         {
@@ -184,7 +225,7 @@ def select_flow(stats: list[BlockStats], params: FlowParams, P: int) -> Selectio
         for i in range(len(stats))
     ]
     options = asdict(params)
-    return _summary(
+    return selection_summary(
         "flow", patterns, stats, params.target, params.weighting, layers, result.status, options
     )
 
@@ -203,7 +244,8 @@ def select_owl(stats: list[BlockStats], params: FlowParams, owl_lamda: float, P:
     tie = 1e-3 * np.array([(max_m - m) / max_m for _, m in cands])
     cost = np.abs(sp[None, :] - owl[:, None]) + tie[None, :]
     allowed = allowed_matrix(len(stats), params, params.target)
-    result = solve_assignment(cost, sp, params.target, _weights(stats, params.weighting), allowed)
+    weights = weights_for(stats, params.weighting)
+    result = solve_assignment(cost, sp, params.target, weights, allowed)
     patterns = [cands[c] for c in result.choice]
     layers = [
         {
@@ -217,7 +259,7 @@ def select_owl(stats: list[BlockStats], params: FlowParams, owl_lamda: float, P:
         for i in range(len(stats))
     ]
     options = {**asdict(params), "owl_lamda": owl_lamda}
-    return _summary(
+    return selection_summary(
         "owl", patterns, stats, params.target, params.weighting, layers, result.status, options
     )
 
@@ -227,7 +269,7 @@ def select_uniform(stats: list[BlockStats], pattern: Pattern, P: int) -> Selecti
     patterns = [pattern] * len(stats)
     layers = [{"layer": i, "n": pattern[0], "m": pattern[1]} for i in range(len(stats))]
     target = sparsity(pattern)
-    return _summary(
+    return selection_summary(
         f"uniform {pattern[0]}:{pattern[1]}",
         patterns,
         stats,
@@ -278,9 +320,11 @@ def prune_model(
     batch: int,
     plan: PrunePlan,
     capture: ExportCapture | None = None,
+    on_mask: Callable[[np.ndarray, int, int], None] | None = None,
 ) -> PruneResult:
-    """Prune every block to its pattern. Wanda runs sequentially (statistics recomputed on the
-    already-pruned predecessors); magnitude needs no data unless activations are exported."""
+    """Prune every block to its pattern. Wanda and SparseGPT run sequentially (statistics
+    recomputed on the already-pruned predecessors); magnitude needs no data unless activations
+    are exported. `on_mask(mask, n, m)` sees every sublayer's keep-mask (e.g. a latency tally)."""
     blocks = decoder_blocks(lm.model, lm.family)
     if len(plan.patterns) != len(blocks):
         raise ValueError(f"plan has {len(plan.patterns)} patterns for {len(blocks)} blocks")
@@ -294,10 +338,14 @@ def prune_model(
         total = 0
         kept_total: torch.Tensor | int = 0
         wanted = capture.names(inp.index, list(inp.sublayers)) if capture else []
-        for name, lin in inp.sublayers.items():
-            weight = inp.weight(name)
-            mask = prune_sublayer(lin, n, m, plan, inp.sq_mean.get(name), weight)
+        weights = {name: inp.weight(name) for name in inp.sublayers}
+        masks = prune_block(inp.sublayers, n, m, plan, inp.sq_mean, inp.hessian, weights)
+        for name in inp.sublayers:
+            weight = weights[name]
+            mask = masks[name]
             n_masks += 1
+            if on_mask is not None:  # a host copy per sublayer, only for the latency tally
+                on_mask(mask.cpu().numpy(), n, m)
             total += mask.numel()
             kept_total = kept_total + mask.sum()
             if name in wanted:
@@ -317,10 +365,17 @@ def prune_model(
         totals.append(total)
         return n != m
 
-    if plan.metric == "wanda" or capture is not None:
+    if plan.needs_data or capture is not None:
         if calib is None:
-            raise ValueError("calibration windows are needed for wanda pruning or export")
-        run_sequential(lm, calib, batch, visit, desc=f"prune {plan.metric}/{plan.mask_mode}")
+            raise ValueError(f"calibration windows are needed for {plan.metric} pruning or export")
+        run_sequential(
+            lm,
+            calib,
+            batch,
+            visit,
+            desc=f"prune {plan.metric}/{plan.mask_mode}",
+            hessian=plan.metric == "sparsegpt",
+        )
     else:
         for index, block in enumerate(tqdm(blocks, desc="prune magnitude", unit="block")):
             subs = block_sublayers(block, lm.family)

@@ -1,7 +1,9 @@
-"""N:M pruning of one block's sublayers: Wanda or magnitude metric, standard or pair-shared.
+"""N:M pruning of one block's sublayers: Wanda, magnitude or SparseGPT (reconstruction), with
+standard or pair-shared masks.
 
-Metrics and standard masks are computed in float32 on the weights' compute device whatever
-the weights' dtype; pair-shared masks go through golden.masks on the host."""
+Metrics and standard masks are computed in float32 on the block's compute device whatever
+the weights' dtype; pair-shared masks go through golden.masks on the host. Masks are bool
+tensors on that device."""
 
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from flow.sparsegpt import sparsegpt_prune
 from golden.masks import pair_shared_mask
 
-METRICS = ("wanda", "magnitude")
+# "sparsegpt" also updates the kept weights (OBS reconstruction on the calibration Hessian).
+METRICS = ("wanda", "magnitude", "sparsegpt")
 MASK_MODES = ("standard", "pair-shared")
 
 
@@ -25,6 +29,10 @@ class PrunePlan:
     metric: str = "wanda"
     mask_mode: str = "standard"
     c_tile: int = 16  # column tile C of the hardware (pair-shared only)
+
+    @property
+    def needs_data(self) -> bool:
+        return self.metric != "magnitude"
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
@@ -75,12 +83,23 @@ def prune_sublayer(
     m: int,
     plan: PrunePlan,
     sq_mean: torch.Tensor | None,
+    hessian: torch.Tensor | None = None,
     weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Zero the pruned weights in place and return the keep-mask (bool, on the device where
-    the metric was computed). `weight` is the stored tensor (models.stored_weight) when the
-    parameter itself is offloaded; by default the sublayer's own weight."""
+    """Zero the pruned weights in place (SparseGPT: and update the kept ones); return the
+    keep-mask (bool, on the device where the metric was computed). `weight` is the stored
+    tensor (models.stored_weight) when the parameter itself is offloaded; by default the
+    sublayer's own weight."""
     w = linear.weight if weight is None else weight
+    if plan.metric == "sparsegpt":
+        if hessian is None:
+            raise ValueError("sparsegpt pruning needs the calibration Hessian")
+        # On the Hessian's device (the block's compute device), also for an offloaded weight.
+        new, mask = sparsegpt_prune(
+            w.detach().to(hessian.device), hessian, n, m, plan.mask_mode, plan.c_tile
+        )
+        w.copy_(new.to(device=w.device, dtype=w.dtype))
+        return torch.from_numpy(mask).to(hessian.device)
     if plan.metric == "wanda":
         if sq_mean is None:
             raise ValueError("wanda pruning needs calibration statistics")
@@ -91,3 +110,56 @@ def prune_sublayer(
     if n != m:
         w.mul_(mask.to(device=w.device, dtype=w.dtype))
     return mask
+
+
+@torch.no_grad()
+def prune_block(
+    sublayers: dict[str, nn.Linear],
+    n: int,
+    m: int,
+    plan: PrunePlan,
+    sq_mean: dict[str, torch.Tensor],
+    hessian: dict[str, torch.Tensor],
+    weights: dict[str, torch.Tensor] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Prune every sublayer of one block to n:m; keep-masks by sublayer name. `weights`: the
+    stored weights (models.sublayer_weights), by default the sublayers' own.
+
+    SparseGPT prunes the sublayers that share an input (one Hessian object: q/k/v, gate/up)
+    as one row-stacked matrix: rows are independent in OBS, so this is the same result in
+    fewer, larger steps. Pair-shared tiles must not straddle two sublayers, so stacking needs
+    every part's row count to be a multiple of the column tile.
+    """
+    stored = weights or {name: lin.weight for name, lin in sublayers.items()}
+    masks: dict[str, torch.Tensor] = {}
+    if plan.metric == "sparsegpt" and n != m:
+        groups: dict[int, list[str]] = {}
+        for name in sublayers:
+            if name not in hessian:
+                raise ValueError(f"sparsegpt pruning needs the calibration Hessian of {name}")
+            groups.setdefault(id(hessian[name]), []).append(name)
+        for names in groups.values():
+            rows = [stored[k].shape[0] for k in names]
+            stack = len(names) > 1 and (
+                plan.mask_mode == "standard" or all(r % plan.c_tile == 0 for r in rows)
+            )
+            if not stack:
+                for k in names:
+                    masks[k] = prune_sublayer(sublayers[k], n, m, plan, None, hessian[k], stored[k])
+                continue
+            h = hessian[names[0]]
+            weight = torch.cat([stored[k].detach().to(h.device) for k in names])
+            new, mask = sparsegpt_prune(weight, h, n, m, plan.mask_mode, plan.c_tile)
+            keep = torch.from_numpy(mask).to(h.device)
+            lo = 0
+            for k, r in zip(names, rows, strict=True):
+                w = stored[k]
+                w.copy_(new[lo : lo + r].to(device=w.device, dtype=w.dtype))
+                masks[k] = keep[lo : lo + r]
+                lo += r
+        return {k: masks[k] for k in sublayers}
+    for name, lin in sublayers.items():
+        masks[name] = prune_sublayer(
+            lin, n, m, plan, sq_mean.get(name), hessian.get(name), stored[name]
+        )
+    return masks

@@ -37,6 +37,12 @@ class FlowParams:
     locality: str = "exact"  # or "reference" (first 10,000 outliers, O(n^2))
     weighting: str = "layer"  # or "params": mean sparsity weighted by parameter count
     dense_ends: bool = False  # first and last block fixed to a dense candidate in the MILP
+    # Spec-allowed fix: per-layer sparsity targets anchored at the target, more outliers ->
+    # denser, at most lamda (default ANCHOR_LAMDA) away; N targets (1 - s_l) * M per candidate.
+    anchor: bool = False
+
+
+ANCHOR_LAMDA = 0.25  # OWL's usual band, when --anchor is given without --lamda
 
 
 @dataclass
@@ -165,6 +171,14 @@ def flow_cost(
     else:
         raise ValueError(f"unknown m_rule {params.m_rule!r}: use 'paper' or 'code'")
     m_target = np.clip(m_raw, min_m, max_m)
+    if params.anchor:
+        band = ANCHOR_LAMDA if params.lamda is None else params.lamda
+        s_layer = np.clip(params.target - band * (2.0 * o_norm - 1.0), 0.0, 1.0)
+        n_cand = (1.0 - s_layer)[:, None] * cands[None, :, 1]  # N target for each candidate's M
+        cost = params.alpha * np.abs(cands[None, :, 0] - n_cand) + params.beta * np.abs(
+            cands[None, :, 1] - m_target[:, None]
+        )
+        return cost, (1.0 - s_layer) * m_target, m_target
     cost = params.alpha * np.abs(cands[None, :, 0] - n_target[:, None]) + params.beta * np.abs(
         cands[None, :, 1] - m_target[:, None]
     )

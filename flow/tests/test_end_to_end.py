@@ -169,3 +169,91 @@ def test_unsupported_architecture(tmp_path: Path) -> None:
     )
     with pytest.raises(UnsupportedModel, match="unsupported architecture 'gpt2'"):
         load_model(tmp_path)
+
+
+def test_options_fail_before_the_model_loads(
+    tiny_model_dir: Path, text_file: Path, tmp_path: Path, capsys
+) -> None:
+    base = _common(tiny_model_dir, text_file)
+    for bad, message in (
+        (["--target", "1.5"], "--target 1.5 must be in [0, 1)"),
+        (["--probe-windows", "9"], "--probe-windows 9"),
+        (["--calib-set", "-1"], "--calib-set -1"),
+    ):
+        assert main(["select", *base, *bad]) == 2
+        out = capsys.readouterr()
+        assert message in out.err and "loading model" not in out.out
+    export = ["export", *base, "--out-dir", str(tmp_path), "--sublayer", "qq_proj"]
+    assert main(export) == 2
+    out = capsys.readouterr()
+    assert "--sublayer 'qq_proj'" in out.err and "loading model" not in out.out
+    with pytest.raises(SystemExit):
+        main(["select", *base, "--candidates", "abc"])
+    assert "bad candidate 'abc': expected N:M" in capsys.readouterr().err
+
+
+def test_corrupt_cached_export_is_rebuilt(
+    tiny_model_dir: Path, text_file: Path, tmp_path: Path, capsys
+) -> None:
+    export = [
+        "export",
+        *_common(tiny_model_dir, text_file),
+        "--method",
+        "flow",
+        "--out-dir",
+        str(tmp_path),
+        "--max-cout",
+        "8",
+        "--tokens",
+        "2",
+    ]
+    assert main(export) == 0
+    keyed = next(p for p in tmp_path.glob("*.npz") if p.name != "stimulus.npz")
+    for garbage in (b"", b"not a zip file", keyed.read_bytes()[:100]):
+        keyed.write_bytes(garbage)
+        capsys.readouterr()
+        assert main(export) == 0
+        assert "cached export unusable" in capsys.readouterr().out
+        assert len(load_stimulus(keyed).layers) == 4
+
+
+def test_eval_seeds_resume_and_report(
+    tiny_model_dir: Path, text_file: Path, tmp_path: Path, capsys
+) -> None:
+    args = [
+        "eval",
+        *_common(tiny_model_dir, text_file),
+        "--eval-windows",
+        "2",
+        "--seeds",
+        "2",
+        "--methods",
+        "uniform,measured",
+        "--probe-windows",
+        "2",
+        "--out",
+        str(tmp_path / "a"),
+        "--cost-cache",
+        str(tmp_path / "cache"),
+        "--latency-config",
+        "small",
+    ]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    runs = json.loads((tmp_path / "a" / "runs.json").read_text())
+    labels = sorted((r["label"], r["seed"]) for r in runs.values())
+    assert labels == [("dense", None)] + [
+        (lab, s) for lab in ("measured", "uniform 2:4", "uniform 4:8") for s in (0, 1)
+    ]
+    calib = {r["seed"]: tuple(r["calib_range"]) for r in runs.values() if r["seed"] is not None}
+    assert calib == {0: (0, 128), 1: (128, 256)}  # disjoint sets, same evaluation windows
+    assert "seed 1 wanda/standard measured" in first
+    summary = json.loads((tmp_path / "a" / "results.json").read_text())["summary"]
+    paired = {p["baseline"]: p for p in summary["paired"]}
+    assert set(paired) == {"uniform 2:4", "uniform 4:8"} and len(paired["uniform 4:8"]["gaps"]) == 2
+    assert "FlexCiM" in summary["methods"][0]["cycles"]
+    assert main(args) == 0  # resumed: nothing pruned again
+    assert "seed 0 wanda" not in capsys.readouterr().out
+    assert main(["report", str(tmp_path / "a"), "--out", str(tmp_path / "merged")]) == 0
+    assert "Paired gap" in (tmp_path / "merged" / "results.md").read_text()
+    assert main(["report", str(tmp_path / "nothing"), "--out", str(tmp_path / "m2")]) == 2

@@ -119,3 +119,19 @@ def test_owl_targets_keep_the_mean_and_favour_outlier_layers() -> None:
     s = owl_targets(np.array([1.0, 2.0, 5.0]), 0.5, 0.1)
     assert s.mean() == pytest.approx(0.5)
     assert s[2] < s[0] and s.max() - s.min() == pytest.approx(0.2)
+
+
+def test_anchored_targets_follow_outliers_around_the_target() -> None:
+    """--anchor: the layer with most outliers gets the densest target, the one with fewest the
+    sparsest, within +- lamda of the target; the MILP still meets the mean exactly."""
+    from flow.select import flow_cost
+
+    cands = ((4, 4), (4, 6), (4, 8), (2, 6), (2, 8))
+    params = FlowParams(target=0.5, candidates=cands, anchor=True, lamda=0.25, beta=0.0)
+    o_norm = np.array([1.0, 0.5, 0.0])
+    cost, n_target, _ = flow_cost(o_norm, np.zeros(3), params)
+    best = [cands[j] for j in cost.argmin(axis=1)]
+    assert [sparsity(p) for p in best] == [0.25, 0.5, 0.75] or [
+        abs(sparsity(p) - t) <= 0.1 for p, t in zip(best, [0.25, 0.5, 0.75], strict=True)
+    ] == [True] * 3
+    assert n_target[0] > n_target[1] > n_target[2]

@@ -1,4 +1,5 @@
-"""`python -m flow eval`: FLOW against the baselines at equal mean sparsity, same windows."""
+"""`python -m flow analyze`: FLOW as specified (both M rules, Hyper_m sweep, locality variants)
+against the baselines on one calibration set, with the per-layer plot (docs/FLOW_RESULTS.md)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import argparse
 import json
 import time
 from dataclasses import asdict
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from flow.evaluate import perplexity
+from flow.options import add_common, flow_params
 from flow.pipeline import (
     Selection,
     collect_stats,
@@ -22,9 +24,7 @@ from flow.pipeline import (
 )
 from flow.prune import PrunePlan
 from flow.report import markdown_table, pattern_summary, plot_layers
-
-if TYPE_CHECKING:
-    from flow.cli import Context
+from flow.session import REPO, Context, setup, usage
 
 
 def _floats(text: str) -> list[float]:
@@ -32,8 +32,6 @@ def _floats(text: str) -> list[float]:
 
 
 def run_experiment(ctx: Context, a: argparse.Namespace) -> None:
-    from flow.cli import flow_params, usage
-
     lm, win, out = ctx.lm, ctx.windows, a.out
     out.mkdir(parents=True, exist_ok=True)
     sweep, sweep_ppl = _floats(a.hyper_m_sweep), _floats(a.sweep_ppl)
@@ -130,7 +128,7 @@ def run_experiment(ctx: Context, a: argparse.Namespace) -> None:
         _write(out, payload, rows, win.spec.as_dict(), a)
 
 
-def _write(out, payload: dict, rows: list[dict], spec: dict, a: argparse.Namespace) -> None:
+def _write(out: Path, payload: dict, rows: list[dict], spec: dict, a: argparse.Namespace) -> None:
     (out / "results.json").write_text(json.dumps(payload, indent=1, default=str))
     head = (
         f"Perplexity on tokens {spec['eval_range']} of {spec['text_path']} "
@@ -138,3 +136,27 @@ def _write(out, payload: dict, rows: list[dict], spec: dict, a: argparse.Namespa
         f"{spec['calib_range']} ({a.nsamples} x {spec['seqlen']}).\n\n"
     )
     (out / "results.md").write_text(head + markdown_table(rows))
+
+
+def cmd_analyze(a: argparse.Namespace) -> int:
+    run_experiment(setup(a), a)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("analyze", help="FLOW as specified against the baselines; table + plot")
+    add_common(s, 16)
+    s.add_argument("--owl-lamda", type=float, default=0.25)
+    s.add_argument(
+        "--hyper-m-sweep",
+        default="0.5,2,5,10",
+        help="Hyper_m values whose selections are reported (and FLOW perplexity "
+        "for --sweep-ppl ones)",
+    )
+    s.add_argument(
+        "--sweep-ppl",
+        default="0.5",
+        help="extra Hyper_m values to prune and evaluate (comma list, may be empty)",
+    )
+    s.add_argument("--out", type=Path, default=REPO / "build/flow_analyze")
+    s.set_defaults(func=cmd_analyze)

@@ -1,0 +1,1 @@
+"""One module per `python -m flow` command; each has `register(subparsers)`."""

@@ -1,0 +1,279 @@
+"""`python -m flow eval`: every method at one target sparsity over K disjoint calibration sets
+(seeds), one fixed evaluation set; mean +- std, paired differences, latency; resumable."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from flow.data import make_windows
+from flow.evaluate import perplexity
+from flow.latency import LatencyTally
+from flow.methods import run_stats, select_method
+from flow.options import add_common, measured_candidates
+from flow.pipeline import Selection, prune_model, restore_weights, select_uniform, snapshot_weights
+from flow.prune import MASK_MODES, METRICS, PrunePlan
+from flow.report import eval_markdown, eval_summary, pattern_summary, plot_eval
+from flow.select import sparsity
+from flow.session import REPO, Context, setup, usage
+from golden.config import HwConfig, supported_patterns
+
+EVAL_METHODS = ("uniform", "owl", "flow", "flow-code", "flow-anchored", "measured")
+
+
+def uniform_patterns(target: float, P: int) -> list[tuple[int, int]]:
+    """Uniform baselines: the hardware patterns with M >= 4 at the target sparsity, else the
+    nearest sparser level (a baseline never gets more weights than the selections)."""
+    cands = [p for p in supported_patterns(P) if p[1] >= 4 and p[0] != p[1]]
+    levels = sorted({sparsity(p) for p in cands if sparsity(p) >= target - 1e-9})
+    if not levels:
+        raise ValueError(f"no uniform pattern reaches sparsity {target}")
+    return [p for p in cands if abs(sparsity(p) - levels[0]) < 1e-9]
+
+
+def _selections(
+    method: str, ctx: Context, a: argparse.Namespace, stats, metric: str, mask: str
+) -> list[tuple[str, Selection]]:
+    P = ctx.hw.P
+    if method == "uniform":
+        return [
+            (f"uniform {n}:{m}", select_uniform(stats, (n, m), P))
+            for n, m in uniform_patterns(a.target, P)
+        ]
+    if method == "measured":
+        return [("measured", select_method("measured", ctx, a, None, metric, mask))]
+    hw_set = measured_candidates(P)
+    if method == "owl":
+        b = argparse.Namespace(**{**vars(a), "candidates": a.candidates or hw_set})
+        return [("OWL-style", select_method("owl", ctx, b, stats))]
+    if method == "flow":
+        return [("FLOW (paper)", select_method("flow", ctx, a, stats))]
+    if method == "flow-code":
+        b = argparse.Namespace(**{**vars(a), "m_rule": "code"})
+        return [("FLOW (code M rule)", select_method("flow", ctx, b, stats))]
+    if method == "flow-anchored":
+        b = argparse.Namespace(**{**vars(a), "anchor": True, "candidates": a.candidates or hw_set})
+        return [("FLOW anchored, x:6", select_method("flow", ctx, b, stats))]
+    raise ValueError(f"unknown method {method!r}: use {EVAL_METHODS}")
+
+
+def _run_key(a: argparse.Namespace, seed: int, metric: str, mask: str, label: str) -> str:
+    """Identity of one pruned-and-evaluated run: the options that change its result."""
+    keyed = {
+        k: str(getattr(a, k))
+        for k in (
+            "model",
+            "text",
+            "calib_text",
+            "dtype",
+            "nsamples",
+            "seqlen",
+            "eval_windows",
+            "eval_start",
+            "hw_config",
+            "target",
+            "candidates",
+            "hyper_m",
+            "owl_lamda",
+            "batch",
+            "weighting",
+            "device",
+        )
+    }
+    if label == "measured":
+        keyed |= {
+            k: str(getattr(a, k)) for k in ("probe_windows", "probe_seqlen", "operating_point")
+        }
+        keyed["resolved"] = str(measured_candidates(HwConfig.named(a.hw_config).P))
+    blob = json.dumps([keyed, seed, metric, mask, label], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def cmd_eval(a: argparse.Namespace) -> int:
+    methods = [m.strip() for m in a.methods.split(",") if m.strip()]
+    metrics = [m.strip() for m in a.metrics.split(",") if m.strip()]
+    masks = [m.strip() for m in a.masks.split(",") if m.strip()]
+    for name, values, allowed in (
+        ("--methods", methods, EVAL_METHODS),
+        ("--metrics", metrics, METRICS),
+        ("--masks", masks, MASK_MODES),
+    ):
+        bad = [v for v in values if v not in allowed]
+        if bad or not values:
+            raise ValueError(f"{name}: {bad or 'empty'}; choose from {allowed}")
+    if a.seeds < 1:
+        raise ValueError(f"--seeds {a.seeds} must be >= 1")
+    lat_cfg = HwConfig.named(a.latency_config)
+    out: Path = a.out
+    out.mkdir(parents=True, exist_ok=True)
+    runs_path = out / "runs.json"
+    done: dict[str, dict] = json.loads(runs_path.read_text()) if runs_path.is_file() else {}
+    for folder in a.merge:  # runs of the same study made elsewhere (e.g. one process per pruner)
+        done |= json.loads((Path(folder) / "runs.json").read_text())
+    ctx = setup(a)  # calibration set a.calib_set; seeds below re-cut the windows
+    lm = ctx.lm
+    snapshot = snapshot_weights(lm)
+    eval_range = ctx.windows.spec.eval_range
+    rows: list[dict] = [r for r in done.values() if r.get("label") == "dense"]
+    if not rows:
+        t = time.perf_counter()
+        dense = {
+            "label": "dense",
+            "metric": "-",
+            "mask": "-",
+            "seed": None,
+            "patterns": "-",
+            "ppl": perplexity(lm, ctx.windows.eval, a.batch),
+            "seconds": time.perf_counter() - t,
+        }
+        done["dense"] = dense
+        rows = [dense]
+    for seed in range(a.first_seed, a.first_seed + a.seeds):
+        win = make_windows(
+            lm.tokenizer,
+            a.text,
+            a.nsamples,
+            a.seqlen,
+            a.eval_windows,
+            a.eval_start,
+            seed,
+            a.calib_text,
+        )
+        if win.spec.eval_range != eval_range:
+            raise ValueError(
+                f"calibration set {seed} reaches the evaluation windows "
+                f"{eval_range}: lower --nsamples or --seeds, or raise --eval-start"
+            )
+        sctx = replace(ctx, windows=win)
+        stats = None
+        for metric in metrics:
+            for mask in masks:
+                for method in methods:
+                    if method != "measured" and stats is None:
+                        stats = run_stats(sctx, a)
+                    for label, sel in _selections(method, sctx, a, stats, metric, mask):
+                        key = _run_key(a, seed, metric, mask, label)
+                        if key in done:
+                            continue
+                        t = time.perf_counter()
+                        # Latency depends on the masks only; seeds change them very little.
+                        tally = LatencyTally(lat_cfg) if seed == a.first_seed else None
+                        plan = PrunePlan(sel.patterns, metric, mask, ctx.hw.C)
+                        result = prune_model(
+                            lm, win.calib, a.batch, plan, on_mask=tally.add if tally else None
+                        )
+                        ppl = perplexity(lm, win.eval, a.batch)
+                        restore_weights(lm, snapshot)
+                        done[key] = {
+                            "label": label,
+                            "metric": metric,
+                            "mask": mask,
+                            "seed": seed,
+                            "calib_range": list(win.spec.calib_range),
+                            "patterns": pattern_summary(sel.patterns),
+                            "layer_patterns": [f"{n}:{m}" for n, m in sel.patterns],
+                            "sparsity": sel.achieved_layer_mean,
+                            "param_sparsity": sel.achieved_param_weighted,
+                            "zeros": result.zero_fraction,
+                            "ppl": ppl,
+                            "latency": tally.as_dict() if tally else None,
+                            "seconds": time.perf_counter() - t,
+                            "selection": sel.as_dict(),
+                        }
+                        runs_path.write_text(json.dumps(done, indent=1, default=str))
+                        print(
+                            f"seed {seed} {metric}/{mask} {label}: ppl {ppl:.3f} "
+                            f"({done[key]['seconds']:.0f} s)",
+                            flush=True,
+                        )
+    meta = {
+        "args": {k: str(v) for k, v in vars(a).items() if k != "func"},
+        "windows": ctx.windows.spec.as_dict(),
+        "eval_range": eval_range,
+        "model": lm.name,
+        "model_identity": lm.identity,
+        **usage(),
+    }
+    write_report(out, list(done.values()), a.target, meta)
+    return 0
+
+
+def write_report(out: Path, runs: list[dict], target: float, meta: dict) -> None:
+    """results.json (summary + meta), results.md and eval.png in `out`."""
+    summary = eval_summary(runs, target)
+    payload = {**meta, "summary": summary}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(payload, indent=1, default=str))
+    (out / "results.md").write_text(eval_markdown(summary, payload))
+    plot_eval(summary, out / "eval.png", f"{meta['model']} at {target:.3f} mean sparsity")
+    print((out / "results.md").read_text())
+
+
+def cmd_report(a: argparse.Namespace) -> int:
+    """Merge finished `flow eval` folders (same study) into one report; no model needed."""
+    runs: dict[str, dict] = {}
+    meta = None
+    for folder in a.folders:
+        path = Path(folder) / "runs.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"no runs.json in {folder}")
+        runs |= json.loads(path.read_text())
+        res = Path(folder) / "results.json"
+        if meta is None and res.is_file():
+            meta = json.loads(res.read_text())
+    if meta is None:
+        raise FileNotFoundError(f"none of {a.folders} has a results.json (a finished eval)")
+    target = float(meta["summary"]["target"])
+    meta = {k: v for k, v in meta.items() if k != "summary"}
+    meta.setdefault("model", Path(meta["model_identity"]["path"]).name)
+    meta["merged"] = [str(f) for f in a.folders]
+    write_report(a.out, list(runs.values()), target, meta)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser(
+        "eval",
+        help="methods x seeds at one target: mean +- std, paired differences, latency (resumable)",
+    )
+    add_common(s, 16)
+    s.add_argument(
+        "--methods",
+        default="uniform,owl,flow,measured",
+        help=f"comma list of {EVAL_METHODS} (default: %(default)s)",
+    )
+    s.add_argument(
+        "--metrics",
+        default="wanda",
+        help=f"pruners, comma list of {METRICS} (default: %(default)s)",
+    )
+    s.add_argument(
+        "--masks",
+        default="standard",
+        help=f"mask kinds, comma list of {MASK_MODES} (default: %(default)s)",
+    )
+    s.add_argument("--seeds", type=int, default=3, help="disjoint calibration sets (default: 3)")
+    s.add_argument("--first-seed", type=int, default=0, help="first calibration set (0)")
+    s.add_argument("--owl-lamda", type=float, default=0.25)
+    s.add_argument(
+        "--latency-config",
+        default="paper",
+        help="configs/flexcim.yaml entry for the latency table (default: paper)",
+    )
+    s.add_argument("--out", type=Path, default=REPO / "build/flow_eval")
+    s.add_argument(
+        "--merge",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="output folders of other `flow eval` runs of this study to include",
+    )
+    s.set_defaults(func=cmd_eval)
+    r = sub.add_parser("report", help="merge `flow eval` folders of one study into one report")
+    r.add_argument("folders", nargs="+", type=Path, help="eval output folders (runs.json)")
+    r.add_argument("--out", type=Path, required=True, help="folder for the merged report")
+    r.set_defaults(func=cmd_report)

@@ -1,0 +1,159 @@
+"""`python -m flow export`: select + prune + write the stimulus file (cached by content hash)."""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from flow.commands.select import add_method
+from flow.data import texts_sha256
+from flow.export import build_stimulus, cache_key, cached, code_version
+from flow.methods import cost_table, run_stats, select_method
+from flow.models import default_model_path, model_identity
+from flow.options import add_common, add_pruner, candidates_text
+from flow.pipeline import ExportCapture, prune_model
+from flow.prune import PrunePlan
+from flow.session import REPO, base_log, check_options, print_selection, setup, usage, write_log
+from golden.stimulus import save_stimulus
+
+# Every option that changes what the export contains (the cache key).
+_KEYED = (
+    "nsamples",
+    "seqlen",
+    "eval_start",
+    "calib_set",
+    "dtype",
+    "hw_config",
+    "target",
+    "method",
+    "pattern",
+    "owl_lamda",
+    "alpha",
+    "beta",
+    "hyper_m",
+    "lamda",
+    "m_rule",
+    "locality",
+    "anchor",
+    "weighting",
+    "dense_ends",
+    "probe_windows",
+    "probe_seqlen",
+    "operating_point",
+    "metric",
+    "mask",
+    "sublayer",
+    "all_sublayers",
+    "max_cout",
+    "tokens",
+    "batch",
+)
+
+
+def export_options(a: argparse.Namespace) -> dict:
+    opts = {k: getattr(a, k) for k in _KEYED}
+    opts["operating_point"] = candidates_text(a.operating_point) if a.operating_point else None
+    opts["candidates"] = candidates_text(tuple(a.candidates)) if a.candidates else None
+    return opts
+
+
+def cmd_export(a: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
+    check_options(a)  # everything that needs no model, before hashing or loading
+    model_path = Path(a.model) if a.model else default_model_path()
+    if not model_path.exists():
+        raise FileNotFoundError(f"model path does not exist: {model_path}")
+    key = cache_key(
+        model_identity(model_path)["sha256"], texts_sha256(a.text, a.calib_text), export_options(a)
+    )
+    out_dir = Path(a.out_dir)
+    target = out_dir / f"{model_path.stem}-{key[:12]}.npz"
+    latest = out_dir / "stimulus.npz"
+    if not a.force:
+        ok, why = cached(target)
+        if ok:
+            shutil.copyfile(target, latest)
+            print(f"cache hit: reusing {target} (key {key[:12]}); copied to {latest}")
+            return 0
+        if why:
+            print(f"cached export unusable ({why}): rebuilding {target}")
+    stages: dict[str, float] = {"hash": time.perf_counter() - t0}
+    ctx = setup(a, n_eval=0)
+    stages["load"] = time.perf_counter() - t0 - sum(stages.values())
+    stats = run_stats(ctx, a) if a.method in ("flow", "owl", "uniform") else None
+    stages["statistics"] = time.perf_counter() - t0 - sum(stages.values())
+    sel = select_method(a.method, ctx, a, stats, a.metric, a.mask)
+    if stats is None:  # measured: the statistics its cost pass saw (a cache hit by now)
+        stats = cost_table(ctx, a, a.metric, a.mask).stats
+    print_selection(sel)
+    stages["select"] = time.perf_counter() - t0 - sum(stages.values())
+    capture = ExportCapture(a.sublayer, a.all_sublayers, a.max_cout, a.tokens)
+    plan = PrunePlan(sel.patterns, a.metric, a.mask, ctx.hw.C)
+    result = prune_model(ctx.lm, ctx.windows.calib, a.batch, plan, capture)
+    stages["prune"] = time.perf_counter() - t0 - sum(stages.values())
+    source = {
+        "tool": "flow",
+        "method": sel.method,
+        "model_identity": ctx.lm.identity,
+        "windows": ctx.windows.spec.as_dict(),
+        "options": export_options(a),
+        "cache_key": key,
+        "code_version": code_version(),
+        "patterns": [f"{n}:{m}" for n, m in sel.patterns],
+        "achieved_sparsity": sel.achieved,
+        "zero_fraction": result.zero_fraction,
+        "note": f"first {a.max_cout} output channels per exported sublayer; "
+        f"{a.tokens} activation tokens from calibration window 0",
+    }
+    stim = build_stimulus(ctx.lm.name, capture, stats, sel, source)
+    save_stimulus(target, stim)
+    shutil.copyfile(target, latest)
+    size = target.stat().st_size
+    seconds = time.perf_counter() - t0
+    stages["export"] = seconds - sum(stages.values())
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    print("stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
+    print(
+        f"wrote {target} ({len(stim.layers)} layers, {size / 1e6:.2f} MB) in {seconds:.1f} s; "
+        f"copied to {latest}"
+    )
+    log = base_log(ctx, a) | {
+        "stats": [asdict(s) for s in stats],
+        "selection": sel.as_dict(),
+        "zero_fraction": result.zero_fraction,
+        "stimulus": str(target),
+        "bytes": size,
+        "seconds": seconds,
+        "stages": stages,
+        "cpu_seconds": cpu.ru_utime + cpu.ru_stime,
+        **usage(),
+    }
+    write_log(a.log or target.with_suffix(".json"), log)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("export", help="select + prune + write the stimulus file (cached)")
+    add_common(s, 0)
+    add_method(s, "measured")
+    add_pruner(s)
+    s.add_argument(
+        "--sublayer",
+        default=None,
+        help="sublayer exported per block, e.g. q_proj (default: cycle through them)",
+    )
+    s.add_argument("--all-sublayers", action="store_true", help="export every sublayer")
+    s.add_argument(
+        "--max-cout",
+        type=int,
+        default=64,
+        help="output channels kept per sublayer (64; a large value keeps full matrices)",
+    )
+    s.add_argument("--tokens", type=int, default=8, help="activation vectors per layer (8)")
+    s.add_argument("--out-dir", type=Path, default=REPO / "build/stimulus")
+    s.add_argument("--force", action="store_true", help="ignore the cache")
+    s.set_defaults(func=cmd_export)

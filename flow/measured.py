@@ -1,0 +1,278 @@
+"""Measured-cost N:M selection: the damage of each (block, candidate) choice, measured.
+
+At an operating point (every block pruned to one pattern, with the pruner that will be used),
+each block in turn is re-pruned alone to each candidate, from its dense weights and with the
+calibration statistics it saw in the sequential pass; the cost is the change in next-token loss
+on probe windows (a subset of the calibration windows), through the rest of the (operating-point)
+model and its head. The same MILP as FLOW then minimises the summed cost at the target mean
+sparsity. Costs are measured under the pruner and mask kind that will prune the model: a
+selection measured under Wanda does not carry over to SparseGPT (docs/FLOW_RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from flow.calibrate import Chunk, capture_inputs, forward_block, forward_with_stats
+from flow.models import LoadedModel, block_sublayers, decoder_blocks
+from flow.pipeline import BlockStats, Selection, block_stats, selection_summary, weights_for
+from flow.prune import PrunePlan, prune_block
+from flow.select import Pattern, solve_assignment, sparsity, validate_candidates
+
+
+@dataclass
+class CostTable:
+    """Measured cost (probe-loss change) of every (block, candidate), and how it was measured."""
+
+    candidates: list[Pattern]
+    costs: list[list[float]]  # blocks x candidates
+    base_loss: float  # probe loss of the operating-point model
+    operating_point: Pattern
+    metric: str
+    mask_mode: str
+    c_tile: int
+    probe_windows: int
+    probe_seqlen: int
+    seconds: float
+    stats: list[BlockStats]  # O and D of the dense weights with the operating-point inputs
+    hyper_m: float  # the threshold `stats` were taken at
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CostTable:
+        d = dict(d)
+        d["candidates"] = [tuple(c) for c in d["candidates"]]
+        d["operating_point"] = tuple(d["operating_point"])
+        d["stats"] = [BlockStats(**s) for s in d["stats"]]
+        return cls(**d)
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return np.array(self.costs, dtype=np.float64)
+
+
+def operating_point(candidates: tuple[Pattern, ...], target: float) -> Pattern:
+    """The uniform candidate nearest the target sparsity (ties: the sparser, then larger M:
+    the least constrained mask of that sparsity)."""
+    return min(candidates, key=lambda p: (abs(sparsity(p) - target), -sparsity(p), -p[1]))
+
+
+def _final_logits(lm: LoadedModel, hidden: torch.Tensor) -> torch.Tensor:
+    """Final norm (+ OPT's projection) and LM head on the last block's output."""
+    if lm.family == "llama":
+        hidden = lm.model.model.norm(hidden)
+    else:
+        dec = lm.model.model.decoder
+        if getattr(dec, "final_layer_norm", None) is not None:
+            hidden = dec.final_layer_norm(hidden)
+        if getattr(dec, "project_out", None) is not None:
+            hidden = dec.project_out(hidden)
+    return lm.model.lm_head(hidden)
+
+
+@torch.no_grad()
+def probe_loss(lm: LoadedModel, chunks: list[Chunk], ids: list[torch.Tensor]) -> float:
+    """Mean next-token NLL of the probe windows from the last block's outputs."""
+    nll, count = 0.0, 0
+    for chunk, target in zip(chunks, ids, strict=True):
+        logits = _final_logits(lm, chunk.hidden).float()
+        target = target.to(logits.device)
+        nll += F.cross_entropy(
+            logits[:, :-1].reshape(-1, logits.shape[-1]),
+            target[:, 1:].reshape(-1),
+            reduction="sum",
+        ).item()
+        count += target[:, 1:].numel()
+    return nll / count
+
+
+def _run_from(blocks: nn.ModuleList, start: int, chunks: list[Chunk]) -> list[Chunk]:
+    for block in blocks[start:]:
+        outs = forward_block(block, chunks)
+        chunks = [Chunk(o, c.kwargs) for o, c in zip(outs, chunks, strict=True)]
+    return chunks
+
+
+@torch.no_grad()
+def _set_block(
+    subs: dict[str, nn.Linear],
+    dense: dict[str, torch.Tensor],
+    pattern: Pattern,
+    plan: PrunePlan,
+    sq_mean: dict[str, torch.Tensor],
+    hessian: dict[str, torch.Tensor],
+) -> None:
+    """Block weights := dense weights pruned to `pattern` with this block's statistics."""
+    for name, lin in subs.items():
+        lin.weight.copy_(dense[name])
+    if pattern[0] != pattern[1]:
+        prune_block(subs, pattern[0], pattern[1], plan, sq_mean, hessian)
+
+
+@torch.no_grad()
+def measure_costs(
+    lm: LoadedModel,
+    calib: torch.Tensor,
+    batch: int,
+    candidates: tuple[Pattern, ...],
+    op: Pattern,
+    plan: PrunePlan,
+    probe_windows: int = 2,
+    probe_seqlen: int = 512,
+    hyper_m: float = 5.0,
+) -> CostTable:
+    """Prune to the operating point block by block (as the final prune will), remember each
+    block's statistics and probe inputs, then re-prune each block alone to every candidate.
+
+    Leaves the model's weights as it found them. `plan.patterns` is ignored (the operating point
+    and the candidates set the patterns).
+    """
+    t0 = time.perf_counter()
+    if not plan.needs_data:
+        raise ValueError("measured costs need a data-driven pruner (wanda or sparsegpt)")
+    if not 1 <= probe_windows <= calib.shape[0]:
+        raise ValueError(f"probe_windows={probe_windows} must be in 1..{calib.shape[0]}")
+    if not 2 <= probe_seqlen <= calib.shape[1]:
+        raise ValueError(f"probe_seqlen={probe_seqlen} must be in 2..{calib.shape[1]}")
+    blocks = decoder_blocks(lm.model, lm.family)
+    probe_ids = calib[:probe_windows, :probe_seqlen]
+    ids_chunks = [probe_ids[lo : lo + batch] for lo in range(0, probe_windows, batch)]
+    chunks = capture_inputs(lm, calib, batch)
+    probe = capture_inputs(lm, probe_ids, batch)
+    hessian = plan.metric == "sparsegpt"
+    saved: list[dict] = []  # per block: dense weights, statistics, probe inputs
+    stats: list[BlockStats] = []
+    for index, block in enumerate(tqdm(blocks, desc=f"operating point {op[0]}:{op[1]}")):
+        subs = block_sublayers(block, lm.family)
+        outs, sq_mean, _sample, hess = forward_with_stats(block, subs, chunks, hessian)
+        dense = {name: lin.weight.detach().clone() for name, lin in subs.items()}
+        stats.append(block_stats(index, subs, sq_mean, [hyper_m]))
+        saved.append({"dense": dense, "sq_mean": sq_mean, "hessian": hess, "probe": probe})
+        _set_block(subs, dense, op, plan, sq_mean, hess)
+        if op[0] != op[1]:
+            outs = forward_block(block, chunks)
+        chunks = [Chunk(o, c.kwargs) for o, c in zip(outs, chunks, strict=True)]
+        probe = _run_from(blocks[index : index + 1], 0, probe)
+    del chunks
+    base = probe_loss(lm, probe, ids_chunks)
+    costs = np.zeros((len(blocks), len(candidates)))
+    todo = [(b, j) for b in range(len(blocks)) for j, c in enumerate(candidates) if c != op]
+    bar = tqdm(total=len(todo), desc="measured costs", unit="probe")
+    for index, block in enumerate(blocks):
+        subs = block_sublayers(block, lm.family)
+        s = saved[index]
+        op_weights = {name: lin.weight.detach().clone() for name, lin in subs.items()}
+        for j, cand in enumerate(candidates):
+            if cand == op:
+                continue
+            _set_block(subs, s["dense"], cand, plan, s["sq_mean"], s["hessian"])
+            out = _run_from(blocks, index, s["probe"])
+            costs[index, j] = probe_loss(lm, out, ids_chunks) - base
+            bar.update()
+        for name, lin in subs.items():
+            lin.weight.copy_(op_weights[name])
+        bar.set_postfix(block=index)
+    bar.close()
+    with torch.no_grad():
+        for block, s in zip(blocks, saved, strict=True):
+            for name, lin in block_sublayers(block, lm.family).items():
+                lin.weight.copy_(s["dense"][name])
+    return CostTable(
+        candidates=list(candidates),
+        costs=costs.tolist(),
+        base_loss=base,
+        operating_point=op,
+        metric=plan.metric,
+        mask_mode=plan.mask_mode,
+        c_tile=plan.c_tile,
+        probe_windows=probe_windows,
+        probe_seqlen=probe_seqlen,
+        seconds=time.perf_counter() - t0,
+        stats=stats,
+        hyper_m=hyper_m,
+    )
+
+
+def costs_key(material: dict) -> str:
+    """Content hash of everything a cost table depends on (model, text, windows, options,
+    code version): the cache file name."""
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def load_cached_costs(path: Path) -> CostTable | None:
+    """A cost table from `path`, or None when it is missing or unreadable (then recomputed)."""
+    try:
+        return CostTable.from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def save_costs(path: Path, table: CostTable) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(table.as_dict(), indent=1))
+    tmp.replace(path)  # atomic: an interrupted run never leaves a half-written cache
+
+
+def select_measured(
+    table: CostTable,
+    candidates: tuple[Pattern, ...],
+    target: float,
+    weighting: str,
+    P: int,
+) -> Selection:
+    """MILP over measured costs at the target mean sparsity (candidates: a subset of the
+    table's, e.g. to compare candidate sets from one measurement)."""
+    validate_candidates(candidates, P)
+    missing = [c for c in candidates if c not in table.candidates]
+    if missing:
+        raise ValueError(f"candidates {missing} were not measured (measured: {table.candidates})")
+    cols = [table.candidates.index(c) for c in candidates]
+    cost = table.matrix[:, cols]
+    sp = np.array([sparsity(p) for p in candidates])
+    weights = weights_for(table.stats, weighting)
+    result = solve_assignment(cost, sp, target, weights, np.ones(cost.shape, dtype=bool))
+    patterns = [candidates[c] for c in result.choice]
+    layers = [
+        {
+            "layer": i,
+            "n": patterns[i][0],
+            "m": patterns[i][1],
+            "sparsity": sparsity(patterns[i]),
+            "cost": float(cost[i, result.choice[i]]),
+            "costs": {f"{n}:{m}": float(cost[i, j]) for j, (n, m) in enumerate(candidates)},
+        }
+        for i in range(len(patterns))
+    ]
+    options = {
+        "candidates": [list(c) for c in candidates],
+        "weighting": weighting,
+        "operating_point": list(table.operating_point),
+        "metric": table.metric,
+        "mask_mode": table.mask_mode,
+        "probe": [table.probe_windows, table.probe_seqlen],
+        "base_loss": table.base_loss,
+        "hyper_m": table.hyper_m,
+    }
+    return selection_summary(
+        f"measured ({table.metric})",
+        patterns,
+        table.stats,
+        target,
+        weighting,
+        layers,
+        result.status,
+        options,
+    )

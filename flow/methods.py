@@ -1,0 +1,103 @@
+"""One selection per method name (flow, owl, uniform, measured) on a loaded model: the single
+place the commands turn options into a per-block N:M plan."""
+
+from __future__ import annotations
+
+import argparse
+
+from flow.export import code_version
+from flow.measured import (
+    CostTable,
+    costs_key,
+    load_cached_costs,
+    measure_costs,
+    operating_point,
+    save_costs,
+    select_measured,
+)
+from flow.options import candidates_for, flow_params
+from flow.pipeline import (
+    BlockStats,
+    Selection,
+    collect_stats,
+    select_flow,
+    select_owl,
+    select_uniform,
+)
+from flow.prune import PrunePlan
+from flow.select import parse_candidates
+from flow.session import Context
+
+
+def run_stats(ctx: Context, a: argparse.Namespace, extra_hm: list[float] = ()) -> list[BlockStats]:
+    """Dense statistics pass (FLOW's O and D) at --hyper-m and any extra thresholds."""
+    hms = sorted({a.hyper_m, *extra_hm})
+    ref = [a.hyper_m] if a.locality == "reference" else []
+    return collect_stats(ctx.lm, ctx.windows.calib, a.batch, hms, ref)
+
+
+def cost_table(ctx: Context, a: argparse.Namespace, metric: str, mask: str) -> CostTable:
+    """Measured costs under `metric`/`mask`, from the cache when every input is the same."""
+    cands = candidates_for(a, "measured", ctx.hw.P)
+    op = a.operating_point[0] if a.operating_point else operating_point(cands, a.target)
+    if op not in cands:
+        raise ValueError(f"operating point {op[0]}:{op[1]} is not among the candidates")
+    material = {
+        "model": ctx.lm.identity["sha256"],
+        "windows": ctx.windows.spec.as_dict(),
+        "candidates": [list(c) for c in cands],
+        "operating_point": list(op),
+        "metric": metric,
+        "mask": mask,
+        "c_tile": ctx.hw.C,
+        "probe": [a.probe_windows, a.probe_seqlen],
+        "batch": a.batch,
+        "hyper_m": a.hyper_m,
+        "device": str(a.device),
+        "code": code_version(),
+    }
+    path = a.cost_cache / f"costs-{costs_key(material)[:16]}.json"
+    table = load_cached_costs(path)
+    if table is not None:
+        print(f"measured costs: cache hit {path}", flush=True)
+        return table
+    plan = PrunePlan([], metric, mask, ctx.hw.C)
+    table = measure_costs(
+        ctx.lm,
+        ctx.windows.calib,
+        a.batch,
+        cands,
+        op,
+        plan,
+        a.probe_windows,
+        a.probe_seqlen,
+        a.hyper_m,
+    )
+    save_costs(path, table)
+    print(f"measured costs: {table.seconds:.1f} s, cached in {path}", flush=True)
+    return table
+
+
+def select_method(
+    method: str,
+    ctx: Context,
+    a: argparse.Namespace,
+    stats: list[BlockStats] | None,
+    metric: str = "wanda",
+    mask: str = "standard",
+) -> Selection:
+    """The selection of `method`; `stats` (the dense statistics pass) is needed by flow/owl."""
+    P = ctx.hw.P
+    if method == "measured":
+        table = cost_table(ctx, a, metric, mask)
+        cands = candidates_for(a, "measured", P)
+        return select_measured(table, cands, a.target, a.weighting, P)
+    if stats is None:
+        stats = run_stats(ctx, a)
+    if method == "flow":
+        return select_flow(stats, flow_params(a), P)
+    if method == "owl":
+        return select_owl(stats, flow_params(a), a.owl_lamda, P)
+    if method == "uniform":
+        return select_uniform(stats, parse_candidates(a.pattern)[0], P)
+    raise ValueError(f"unknown method {method!r}")
