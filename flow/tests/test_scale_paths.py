@@ -98,6 +98,10 @@ def test_calibration_text_of_its_own(tiny_model_dir: Path, text_file: Path, tmp_
     one = make_windows(lm.tokenizer, text_file, 4, 32, 2)
     assert one.spec.calib_text_sha256 == one.spec.text_sha256
     assert one.spec.calib_range[1] <= one.spec.eval_range[0]
+    # Calibration set 1 is the next nsamples x seqlen tokens of the calibration text.
+    second = make_windows(lm.tokenizer, text_file, 4, 32, 2, calib_set=1, calib_path=calib)
+    assert second.calib.flatten().tolist() == ids[128:256]
+    assert second.spec.calib_range == (128, 256) and second.spec.eval_range == (lo, lo + 64)
     # With its own text, calibration may be longer than the evaluation text allows.
     long_calib = write_text(tmp_path / "long.txt", 20_000, seed=4)
     short_eval = write_text(tmp_path / "short_eval.txt", 300, seed=5)
@@ -142,10 +146,12 @@ def test_short_calibration_text_fails_before_the_model_loads(
     assert "text file not found" in capsys.readouterr().err
 
 
-def _flow_run(lm, calib: torch.Tensor) -> tuple[list, list[tuple[int, int]], list]:
+def _flow_run(
+    lm, calib: torch.Tensor, metric: str = "wanda"
+) -> tuple[list, list[tuple[int, int]], list]:
     stats = collect_stats(lm, calib, 2, [5.0])
     sel = select_flow(stats, FlowParams(), P=4)
-    result = prune_model(lm, calib, 2, PrunePlan(sel.patterns))
+    result = prune_model(lm, calib, 2, PrunePlan(sel.patterns, metric))
     weights = [
         {k: w.detach().clone() for k, w in sublayer_weights(b, lm.family).items()}
         for b in decoder_blocks(lm.model, lm.family)
@@ -153,7 +159,10 @@ def _flow_run(lm, calib: torch.Tensor) -> tuple[list, list[tuple[int, int]], lis
     return stats, sel.patterns, [result.layer_zero_fraction, weights]
 
 
-def test_offloaded_blocks_match_resident_ones(tiny_model_dir: Path, text_file: Path) -> None:
+@pytest.mark.parametrize("metric", ["wanda", "sparsegpt"])
+def test_offloaded_blocks_match_resident_ones(
+    tiny_model_dir: Path, text_file: Path, metric: str
+) -> None:
     """Blocks 1 and 3 offloaded by accelerate (their parameters on `meta`, copied in from host
     memory at every forward, as `--device-map auto` does on a GPU machine): statistics,
     selection and pruned weights equal those of the resident model, and the model's own
@@ -167,8 +176,8 @@ def test_offloaded_blocks_match_resident_ones(tiny_model_dir: Path, text_file: P
     assert blocks[1].self_attn.q_proj.weight.device.type == "meta"
     assert stored_weight(blocks[1], "self_attn.q_proj").device.type == "cpu"
     assert execution_device(blocks[1]) == torch.device("cpu")
-    ref_stats, ref_patterns, (ref_zero, ref_weights) = _flow_run(plain, win.calib)
-    stats, patterns, (zero, weights) = _flow_run(lm, win.calib)
+    ref_stats, ref_patterns, (ref_zero, ref_weights) = _flow_run(plain, win.calib, metric)
+    stats, patterns, (zero, weights) = _flow_run(lm, win.calib, metric)
     assert patterns == ref_patterns
     assert [s.n_outliers for s in stats] == [s.n_outliers for s in ref_stats]
     assert zero == pytest.approx(ref_zero)
