@@ -23,8 +23,10 @@ from tb.toolchain import apply_simulator_env
 ROOT = Path(__file__).resolve().parents[2]
 RTL_DIR = ROOT / "rtl"
 CONFIG_FILE = ROOT / "configs" / "flexcim.yaml"
-# Every module of the core, in dependency order (lint, smoke tests and builds share it).
+# Every module of the core, in dependency order (lint, smoke tests and builds share it;
+# the package comes first: Icarus needs it compiled before any module imports it).
 CORE_MODULES = (
+    "flexcim_pkg",
     "flexcim_cell",
     "flexcim_adder_tree",
     "flexcim_submacro",
@@ -32,6 +34,7 @@ CORE_MODULES = (
     "flexcim_merge",
     "flexcim_ctrl",
     "flexcim_axil",
+    "flexcim_core_assert",
     "flexcim_core",
 )
 
@@ -128,7 +131,8 @@ def run_cocotb(
         # made one cc1plus take >11 GB and get OOM-killed next to other builds.
         build_args += ["--output-split", "20000", "--output-split-cfuncs", "2000"]
         if coverage:
-            build_args += ["--coverage-line", "--coverage-toggle"]
+            # --coverage-user counts the RTL checker's cover points (one per assertion trigger).
+            build_args += ["--coverage-line", "--coverage-toggle", "--coverage-user"]
     else:
         build_args = ["-g2012"]
     # Another pytest process (a second `make sim`, xdist workers of another session) may use

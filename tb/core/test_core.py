@@ -14,7 +14,15 @@ import random
 
 import pytest
 
-from tb.common.runner import build_dir_for, load_configs, rtl_dir, run_cocotb, sim_build_root
+from tb.common.runner import (
+    CORE_MODULES,
+    build_dir_for,
+    load_configs,
+    rtl_dir,
+    rtl_sources,
+    run_cocotb,
+    sim_build_root,
+)
 
 TOPLEVEL = "flexcim_core"
 MODULE = "tb.core.cocotb_core"
@@ -29,6 +37,7 @@ GROUPS: dict[str, list[str]] = {
         "reset_mid_run_then_clean_job",
         "csr_map_and_busy_writes",
         "scoreboard_detects_wrong_prediction",
+        "rtl_assertion_names_protocol_violation",
     ],
     "layers": ["multi_job_layers_match_layer_model"],
     "closure": ["functional_coverage_closure"],
@@ -78,8 +87,7 @@ def run_core(sim: str, config: str, group: str, tests: list[str], **env: str) ->
     tag = f"tb-{config}"  # apart from tb/blocks' builds of the same top level
     build_dir = build_dir_for(sim, TOPLEVEL, f"{tag}-cov" if coverage else tag)
     name = f"{config}-{group}"
-    sources = sorted(rtl_dir().glob("*.sv"))
-    assert sources, f"no RTL in {rtl_dir()}"
+    sources = rtl_sources(*CORE_MODULES)  # dependency order: the package first
     fcov = sim_build_root() / "fcov" / f"{sim}-{name}.yml"
     extra = {
         "FLEXCIM_CONFIG": config,
