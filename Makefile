@@ -21,7 +21,7 @@ export COCOTB_RANDOM_SEED := $(SEED)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-flow apt sim test regress lint lint-rtl lint-py bench coverage stimulus replay flow-study clean
+.PHONY: help venv venv-flow apt sim test regress lint lint-rtl lint-py bench area coverage stimulus replay flow-study clean
 
 help: ## List targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ lint-rtl: venv apt
 
 bench: venv-flow apt ## Benchmarks: golden speed, RTL vs model cycles, simulator throughput
 	$(PY) -m bench
+
+area: venv apt ## Yosys generic-cell area per module and named config (build/area/area.md)
+	$(PY) -m bench.area $(AREA_CONFIGS)
 
 coverage: venv apt ## Code + functional coverage; HTML and build/coverage/summary.json
 	$(PY) -m tb.coverage_report

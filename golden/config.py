@@ -49,9 +49,10 @@ class HwConfig:
         for name, value in asdict(self).items():
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ValueError(f"HwConfig.{name} must be an int, got {value!r}")
-        # PARAMS CSR packs P, R, C, MAX_TOK into 8-bit fields.
-        if not (is_pow2(self.P) and 2 <= self.P <= 128):
-            raise ValueError(f"P={self.P}: must be a power of two in 2..128")
+        # The RTL's limits (rtl/flexcim_pkg.sv): PARAMS packs P, R, C, MAX_TOK into 8-bit
+        # fields, and M_hw <= 2P must fit the 8-bit M CSR, so P <= 64.
+        if not (is_pow2(self.P) and 2 <= self.P <= 64):
+            raise ValueError(f"P={self.P}: must be a power of two in 2..64")
         if not (is_pow2(self.R) and 2 <= self.R <= 128):
             raise ValueError(f"R={self.R}: must be a power of two in 2..128")
         if not 1 <= self.C <= 255:

@@ -47,8 +47,11 @@ module flexcim_axil #(
   logic        bvalid_q, rvalid_q;
   logic [31:0] rdata_q;
 
-  wire wr_fire = rst_ni && s_axil_awvalid && s_axil_wvalid && !bvalid_q;
-  wire rd_fire = rst_ni && s_axil_arvalid && !rvalid_q;
+  // The handshakes are functions of the registered response state alone (no
+  // reset gating: the synchronous reset clears bvalid_q / rvalid_q on its first
+  // edge, and the CSR block ignores the write pulse while in reset).
+  wire wr_fire = s_axil_awvalid && s_axil_wvalid && !bvalid_q;
+  wire rd_fire = s_axil_arvalid && !rvalid_q;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
@@ -79,11 +82,11 @@ module flexcim_axil #(
   assign s_axil_awready = wr_fire;
   assign s_axil_wready  = wr_fire;
   assign s_axil_bresp   = 2'b00;
-  assign s_axil_bvalid  = rst_ni && bvalid_q;
+  assign s_axil_bvalid  = bvalid_q;
   assign s_axil_arready = rd_fire;
   assign s_axil_rdata   = rdata_q;
   assign s_axil_rresp   = 2'b00;
-  assign s_axil_rvalid  = rst_ni && rvalid_q;
+  assign s_axil_rvalid  = rvalid_q;
 
   assign reg_we_o    = wr_fire;
   assign reg_waddr_o = s_axil_awaddr;

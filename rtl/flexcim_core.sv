@@ -45,7 +45,7 @@ module flexcim_core #(
   output logic                                       s_axil_rvalid,   // read data valid
   input  wire                                        s_axil_rready,   // read data ready
   // Weight stream: one slot row (C weights, C metadata bits, q) per beat
-  input  wire  [((C*WB + C + $clog2(P) + 7) / 8) * 8-1:0] s_axis_w_tdata,  // W_TDATA bits
+  input  wire  [flexcim_pkg::w_tdata_bits(P, C, WB)-1:0] s_axis_w_tdata,  // W_TDATA bits
   input  wire                                        s_axis_w_tvalid, // weight beat valid
   output logic                                       s_axis_w_tready, // weight beat taken
   input  wire                                        s_axis_w_tlast,  // end of pass (ignored)
@@ -63,8 +63,7 @@ module flexcim_core #(
 
   localparam int QW      = $clog2(P);                 // pair-select bits, max(1, log2 P) for P >= 2
   localparam int NLW     = $clog2(QW + 1);
-  localparam int W_BITS  = C*WB + C + QW;
-  localparam int W_TDATA = ((W_BITS + 7) / 8) * 8;
+  localparam int W_TDATA = flexcim_pkg::w_tdata_bits(P, C, WB);
   localparam int A_TDATA = 2*P*P*AB;
   localparam int SW      = WB + AB + $clog2(R);       // column-sum width
   localparam int WIW     = $clog2(P * R);
@@ -73,12 +72,8 @@ module flexcim_core #(
   localparam int TIW     = MAX_TOK > 1 ? $clog2(MAX_TOK) : 1;
   localparam int AXIL_AW = 8;
 
-  initial begin
-    if (P < 2 || (1 << QW) != P) $fatal(1, "P (%0d) must be a power of two >= 2", P);
-    if (R < 2 || (1 << RIW) != R) $fatal(1, "R (%0d) must be a power of two >= 2", R);
-    if (C < 1) $fatal(1, "C (%0d) must be >= 1", C);
-    if (MAX_TOK < 1) $fatal(1, "MAX_TOK (%0d) must be >= 1", MAX_TOK);
-  end
+  // P, R, C and MAX_TOK are checked against the flexcim_pkg limits by u_ctrl
+  // (their one home); the sub-blocks check their own structural rules.
 
   // ------------------------------------------------------------------ CSRs
   wire                reg_we;
@@ -247,6 +242,54 @@ module flexcim_core #(
   );
 
   assign m_axis_y_tdata = m_axis_y_tvalid ? acc_rd : '0;
+
+`ifndef SYNTHESIS
+  // ------------------------------------------------------------ assertions
+  // Interface and invariant checks (flexcim_core_assert, ARCHITECTURE.md 8).
+  flexcim_core_assert #(
+    .C      (C),
+    .ACC    (ACC),
+    .W_TDATA(W_TDATA),
+    .A_TDATA(A_TDATA)
+  ) u_assert (
+    .clk_i,
+    .rst_ni,
+    .s_axil_awaddr,
+    .s_axil_awprot,
+    .s_axil_awvalid,
+    .s_axil_awready,
+    .s_axil_wdata,
+    .s_axil_wstrb,
+    .s_axil_wvalid,
+    .s_axil_wready,
+    .s_axil_bresp,
+    .s_axil_bvalid,
+    .s_axil_bready,
+    .s_axil_araddr,
+    .s_axil_arprot,
+    .s_axil_arvalid,
+    .s_axil_arready,
+    .s_axil_rdata,
+    .s_axil_rresp,
+    .s_axil_rvalid,
+    .s_axil_rready,
+    .s_axis_w_tdata,
+    .s_axis_w_tvalid,
+    .s_axis_w_tready,
+    .s_axis_w_tlast,
+    .s_axis_a_tdata,
+    .s_axis_a_tvalid,
+    .s_axis_a_tready,
+    .s_axis_a_tlast,
+    .m_axis_y_tdata,
+    .m_axis_y_tvalid,
+    .m_axis_y_tready,
+    .m_axis_y_tlast,
+    .state_i (u_ctrl.state_q),
+    .cycles_i(u_ctrl.cycles_q),
+    .stalls_i(u_ctrl.stalls_q)
+  );
+`endif
 
   wire unused_stream = ^{s_axis_w_tlast, s_axis_a_tlast, s_axis_w_tdata[W_TDATA-1:C*WB + C]};
 

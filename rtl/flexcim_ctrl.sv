@@ -3,19 +3,22 @@
 // FlexCiM control: the CSRs of ARCHITECTURE.md section 3, the start-time
 // configuration checks (error codes 1..5) and the job sequencer
 //   IDLE -> (WLOAD -> ALOAD) x NP -> DRAIN (D cycles) -> OUT (T beats) -> IDLE
-// with the CYCLES and STALLS counters of section 4. Why the stream handshakes
-// live here: every ready/valid is a function of the registered state only, so
-// no combinational path runs from an input valid to an output ready.
+// with the CYCLES and STALLS counters of section 4. One process per job:
+// CSR file, start checks, job registers (latched at start), status, FSM
+// (state_d/state_q), position counters, CYCLES/STALLS, read mux.
+// Why the stream handshakes live here: every ready/valid is a function of
+// the registered state only, so no combinational path runs from an input
+// valid (or from rst_ni) to an output ready/valid.
 
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
 
 module flexcim_ctrl #(
-  parameter int P       = 4,   // sub-macros, power of two >= 2
-  parameter int R       = 16,  // rows per sub-macro, power of two >= 2
-  parameter int C       = 16,  // columns (reported in PARAMS only)
-  parameter int MAX_TOK = 16,  // tokens one job can hold
+  parameter int P       = 4,   // sub-macros, power of two in flexcim_pkg P_MIN..P_MAX
+  parameter int R       = 16,  // rows per sub-macro, power of two in R_MIN..R_MAX
+  parameter int C       = 16,  // columns (reported in PARAMS only), 1..C_MAX
+  parameter int MAX_TOK = 16,  // tokens one job can hold, 1..MAX_TOK_MAX
   parameter int AW      = 8    // CSR byte-address width
 ) (
   input  wire                                    clk_i,        // rising-edge clock
@@ -42,20 +45,20 @@ module flexcim_ctrl #(
   output logic [$clog2(R)-1:0]                   a_row_o,      // its row r
   output logic                                   issue_o,      // register the products (stage 1)
   output logic                                   start_o,      // a valid start is accepted now
-  output logic [$clog2(MAX_TOK+1)-1:0]           tokens_o,     // T of the job
+  output logic [$clog2(MAX_TOK+1)-1:0]           tokens_o,     // T of the job (latched at start)
   output logic [$clog2($clog2(P)+1)-1:0]         nlog_o,       // log2(N_hw) of the job
   output logic [$clog2(P):0]                     mhalf_o,      // M_hw / 2 of the job
   output logic [(MAX_TOK > 1 ? $clog2(MAX_TOK) : 1)-1:0] out_tok_o  // token of the offered output beat
 );
 
-  localparam int QW   = $clog2(P);
-  localparam int NLW  = $clog2(QW + 1);
-  localparam int WIW  = $clog2(P * R);
-  localparam int RIW  = $clog2(R);
-  localparam int TW   = $clog2(MAX_TOK + 1);
-  localparam int TIW  = MAX_TOK > 1 ? $clog2(MAX_TOK) : 1;
-  localparam int DRAIN = $clog2(R) + $clog2(P) + 2;  // = golden.cycle_model.drain_cycles
-  localparam int DW   = $clog2(DRAIN);
+  localparam int QW    = $clog2(P);
+  localparam int NLW   = $clog2(QW + 1);
+  localparam int WIW   = $clog2(P * R);
+  localparam int RIW   = $clog2(R);
+  localparam int TW    = $clog2(MAX_TOK + 1);
+  localparam int TIW   = MAX_TOK > 1 ? $clog2(MAX_TOK) : 1;
+  localparam int DRAIN = flexcim_pkg::drain_cycles(P, R);
+  localparam int DW    = $clog2(DRAIN);
 
   // CSR word addresses (byte address / 4)
   localparam logic [AW-3:0] A_CTRL    = (AW-2)'(8'h00 >> 2);
@@ -72,10 +75,13 @@ module flexcim_ctrl #(
   localparam logic [31:0]   PARAMS    = {8'(MAX_TOK), 8'(C), 8'(R), 8'(P)};
 
   initial begin
-    if (P < 2 || (1 << QW) != P || P > 64) $fatal(1, "P (%0d) must be a power of two in 2..64", P);
-    if (R < 2 || (1 << RIW) != R || R > 128) $fatal(1, "R (%0d) must be a power of two in 2..128", R);
-    if (C < 1 || C > 255) $fatal(1, "C (%0d) must be in 1..255", C);
-    if (MAX_TOK < 1 || MAX_TOK > 255) $fatal(1, "MAX_TOK (%0d) must be in 1..255", MAX_TOK);
+    if (P < flexcim_pkg::P_MIN || (1 << QW) != P || P > flexcim_pkg::P_MAX)
+      $fatal(1, "P (%0d) must be a power of two in %0d..%0d", P, flexcim_pkg::P_MIN, flexcim_pkg::P_MAX);
+    if (R < flexcim_pkg::R_MIN || (1 << RIW) != R || R > flexcim_pkg::R_MAX)
+      $fatal(1, "R (%0d) must be a power of two in %0d..%0d", R, flexcim_pkg::R_MIN, flexcim_pkg::R_MAX);
+    if (C < 1 || C > flexcim_pkg::C_MAX) $fatal(1, "C (%0d) must be in 1..%0d", C, flexcim_pkg::C_MAX);
+    if (MAX_TOK < 1 || MAX_TOK > flexcim_pkg::MAX_TOK_MAX)
+      $fatal(1, "MAX_TOK (%0d) must be in 1..%0d", MAX_TOK, flexcim_pkg::MAX_TOK_MAX);
     if (AW < 6) $fatal(1, "AW (%0d) must be >= 6 to reach every CSR", AW);
   end
 
@@ -87,36 +93,53 @@ module flexcim_ctrl #(
     S_OUT   = 3'd4
   } state_e;
 
-  state_e         state_q;
-  logic [7:0]     n_q, m_q;          // N_hw, M_hw CSRs
-  logic [31:0]    tokens_q;          // T CSR (full width so T > MAX_TOK is caught)
-  logic [15:0]    passes_q;          // NP CSR
-  logic [31:0]    cycles_q, stalls_q;
+  state_e         state_q, state_d;
+  logic [7:0]     n_q, m_q;            // N_hw, M_hw CSRs
+  logic [31:0]    tokens_q;            // T CSR (full width so T > MAX_TOK is caught)
+  logic [15:0]    passes_q;            // NP CSR
+  logic [TW-1:0]  job_tokens_q;        // T of the running job, latched at start
+  logic [15:0]    job_passes_q;        // NP of the running job, latched at start
+  logic [NLW-1:0] nlog_q;              // log2(N_hw) of the running job
+  logic [QW:0]    mhalf_q;             // M_hw / 2 of the running job
   logic           done_q, err_q;
   logic [3:0]     code_q;
-  logic [NLW-1:0] nlog_q;
-  logic [QW:0]    mhalf_q;
-  logic [WIW-1:0] w_idx_q;
-  logic [RIW-1:0] a_row_q;
-  logic [TIW-1:0] a_tok_q, out_tok_q;
-  logic [15:0]    pass_q;
-  logic [DW-1:0]  drain_q;
+  logic [31:0]    cycles_q, stalls_q;
+  logic [WIW-1:0] w_idx_q, w_idx_d;    // next weight slot p*R + r
+  logic [RIW-1:0] a_row_q, a_row_d;    // next activation row
+  logic [TIW-1:0] a_tok_q, a_tok_d;    // token of the next activation beat
+  logic [15:0]    pass_q, pass_d;      // current pass
+  logic [DW-1:0]  drain_q, drain_d;    // drain cycles elapsed
+  logic [TIW-1:0] out_tok_q, out_tok_d;  // token of the offered output beat
   logic           issue_q;
 
-  // ---------------------------------------------------------------- CSR writes
+  // ---------------------------------------------------------------- CSR file
   wire [AW-3:0] waddr = reg_waddr_i[AW-1:2];
   wire [AW-3:0] raddr = reg_raddr_i[AW-1:2];
   wire [31:0]   wmask = {{8{reg_wstrb_i[3]}}, {8{reg_wstrb_i[2]}},
                          {8{reg_wstrb_i[1]}}, {8{reg_wstrb_i[0]}}};
-  wire          idle  = state_q == S_IDLE;
+  wire          idle   = state_q == S_IDLE;
   wire          cfg_we = reg_we_i && idle;  // configuration writes only while idle
 
   wire [31:0] n_new      = ({24'd0, n_q} & ~wmask) | (reg_wdata_i & wmask);
   wire [31:0] m_new      = ({24'd0, m_q} & ~wmask) | (reg_wdata_i & wmask);
   wire [31:0] tokens_new = (tokens_q & ~wmask) | (reg_wdata_i & wmask);
   wire [31:0] passes_new = ({16'd0, passes_q} & ~wmask) | (reg_wdata_i & wmask);
-  wire unused_new_msbs = ^{n_new[31:8], m_new[31:8], passes_new[31:16]};
+  wire unused_new_msbs  = ^{n_new[31:8], m_new[31:8], passes_new[31:16]};
   wire unused_addr_lsbs = ^{reg_waddr_i[1:0], reg_raddr_i[1:0]};
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      n_q      <= '0;
+      m_q      <= '0;
+      tokens_q <= '0;
+      passes_q <= '0;
+    end else if (cfg_we) begin
+      if (waddr == A_N)      n_q      <= n_new[7:0];
+      if (waddr == A_M)      m_q      <= m_new[7:0];
+      if (waddr == A_TOKENS) tokens_q <= tokens_new;
+      if (waddr == A_PASSES) passes_q <= passes_new[15:0];
+    end
+  end
 
   // ------------------------------------------------------- start-time checks
   wire       n_pow2 = n_q != 8'd0 && (n_q & (n_q - 8'd1)) == 8'd0 && 32'(n_q) <= P;
@@ -124,12 +147,12 @@ module flexcim_ctrl #(
   wire       t_ok   = tokens_q != 32'd0 && tokens_q <= 32'(MAX_TOK);
   logic [3:0] code_d;
   always_comb begin
-    if (!n_pow2)               code_d = 4'd1;
-    else if (!m_ok)            code_d = 4'd2;
-    else if (n_q > m_q)        code_d = 4'd3;
-    else if (!t_ok)            code_d = 4'd4;
+    if (!n_pow2)                code_d = 4'd1;
+    else if (!m_ok)             code_d = 4'd2;
+    else if (n_q > m_q)         code_d = 4'd3;
+    else if (!t_ok)             code_d = 4'd4;
     else if (passes_q == 16'd0) code_d = 4'd5;
-    else                       code_d = 4'd0;
+    else                        code_d = 4'd0;
   end
 
   // log2(N_hw); only meaningful when N_hw passed check 1 (a power of two <= P).
@@ -145,134 +168,152 @@ module flexcim_ctrl #(
   wire start_ok  = start_req && idle && code_d == 4'd0;
   wire start_bad = start_req && idle && code_d != 4'd0;
 
-  // --------------------------------------------------------------- handshakes
+  // ------------------------------------------ job registers, latched at start
+  // The datapath and the sequencer read only these, so the job does not rest
+  // on the busy-write rule of the CSRs.
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      job_tokens_q <= '0;
+      job_passes_q <= '0;
+      nlog_q       <= '0;
+      mhalf_q      <= '0;
+    end else if (start_ok) begin
+      job_tokens_q <= TW'(tokens_q);  // t_ok: tokens_q <= MAX_TOK fits TW bits
+      job_passes_q <= passes_q;
+      nlog_q       <= nlog_d;
+      mhalf_q      <= m_q[QW+1:1];
+    end
+  end
+
+  // ---------------------------------------------------------------- sequencer
   wire w_fire = w_valid_i && w_ready_o;
   wire a_fire = a_valid_i && a_ready_o;
   wire y_fire = y_valid_o && y_ready_i;
 
   wire w_last    = 32'(w_idx_q) == P * R - 1;
   wire a_lastrow = 32'(a_row_q) == R - 1;
-  wire a_lasttok = 32'(a_tok_q) + 32'd1 == tokens_q;
-  wire lastpass  = pass_q + 16'd1 == passes_q;
+  wire a_lasttok = 32'(a_tok_q) + 32'd1 == 32'(job_tokens_q);
+  wire lastpass  = pass_q + 16'd1 == job_passes_q;
   wire drained   = 32'(drain_q) == DRAIN - 1;
-  wire out_last  = 32'(out_tok_q) + 32'd1 == tokens_q;
+  wire out_last  = 32'(out_tok_q) + 32'd1 == 32'(job_tokens_q);
+
+  always_comb begin
+    state_d = state_q;
+    case (state_q)
+      S_IDLE:  if (start_ok) state_d = S_WLOAD;
+      S_WLOAD: if (w_fire && w_last) state_d = S_ALOAD;
+      S_ALOAD: begin
+        if (a_fire && a_lastrow && a_lasttok) begin
+          if (lastpass) state_d = S_DRAIN;
+          else          state_d = S_WLOAD;
+        end
+      end
+      S_DRAIN: if (drained) state_d = S_OUT;
+      S_OUT:   if (y_fire && out_last) state_d = S_IDLE;
+      default: state_d = S_IDLE;
+    endcase
+  end
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      state_q   <= S_IDLE;
-      n_q       <= '0;
-      m_q       <= '0;
-      tokens_q  <= '0;
-      passes_q  <= '0;
-      cycles_q  <= '0;
-      stalls_q  <= '0;
-      done_q    <= 1'b0;
-      err_q     <= 1'b0;
-      code_q    <= '0;
-      nlog_q    <= '0;
-      mhalf_q   <= '0;
-      w_idx_q   <= '0;
-      a_row_q   <= '0;
-      a_tok_q   <= '0;
-      out_tok_q <= '0;
-      pass_q    <= '0;
-      drain_q   <= '0;
-      issue_q   <= 1'b0;
+      state_q <= S_IDLE;
     end else begin
-      // Configuration CSRs
-      if (cfg_we && waddr == A_N)      n_q      <= n_new[7:0];
-      if (cfg_we && waddr == A_M)      m_q      <= m_new[7:0];
-      if (cfg_we && waddr == A_TOKENS) tokens_q <= tokens_new;
-      if (cfg_we && waddr == A_PASSES) passes_q <= passes_new[15:0];
-
-      // The last beat of a token issues the token on the next edge.
-      issue_q <= a_fire && a_lastrow;
-
-      // Counters: every busy edge, stalls when the stream of the state is idle.
-      if (!idle) begin
-        cycles_q <= cycles_q + 32'd1;
-        if ((state_q == S_WLOAD && !w_valid_i) || (state_q == S_ALOAD && !a_valid_i) ||
-            (state_q == S_OUT && !y_ready_i)) begin
-          stalls_q <= stalls_q + 32'd1;
-        end
-      end
-
-      if (start_bad) begin
-        err_q  <= 1'b1;
-        code_q <= code_d;
-        done_q <= 1'b0;
-      end
-
-      case (state_q)
-        S_IDLE: begin
-          if (start_ok) begin
-            state_q   <= S_WLOAD;
-            err_q     <= 1'b0;
-            code_q    <= '0;
-            done_q    <= 1'b0;
-            cycles_q  <= '0;
-            stalls_q  <= '0;
-            nlog_q    <= nlog_d;
-            mhalf_q   <= m_q[QW+1:1];
-            w_idx_q   <= '0;
-            a_row_q   <= '0;
-            a_tok_q   <= '0;
-            pass_q    <= '0;
-            out_tok_q <= '0;
-          end
-        end
-        S_WLOAD: begin
-          if (w_fire) begin
-            w_idx_q <= w_idx_q + 1'b1;
-            if (w_last) begin
-              w_idx_q <= '0;
-              state_q <= S_ALOAD;
-            end
-          end
-        end
-        S_ALOAD: begin
-          if (a_fire) begin
-            a_row_q <= a_row_q + 1'b1;
-            if (a_lastrow) begin
-              a_row_q <= '0;
-              a_tok_q <= a_tok_q + 1'b1;
-              if (a_lasttok) begin
-                a_tok_q <= '0;
-                if (lastpass) begin
-                  drain_q <= '0;
-                  state_q <= S_DRAIN;
-                end else begin
-                  pass_q  <= pass_q + 16'd1;
-                  state_q <= S_WLOAD;
-                end
-              end
-            end
-          end
-        end
-        S_DRAIN: begin
-          drain_q <= drain_q + 1'b1;
-          if (drained) begin
-            state_q <= S_OUT;
-          end
-        end
-        S_OUT: begin
-          if (y_fire) begin
-            out_tok_q <= out_tok_q + 1'b1;
-            if (out_last) begin
-              state_q <= S_IDLE;
-              done_q  <= 1'b1;
-            end
-          end
-        end
-        default: state_q <= S_IDLE;
-      endcase
+      state_q <= state_d;
     end
   end
 
-  // Stream handshakes depend on the registered state only (and are low in reset).
-  assign w_ready_o = rst_ni && state_q == S_WLOAD;
-  assign a_ready_o = rst_ni && state_q == S_ALOAD;
-  assign y_valid_o = rst_ni && state_q == S_OUT;
+  // Position counters: each restarts at 0 on start and wraps to 0 at its last value.
+  always_comb begin
+    w_idx_d   = w_idx_q;
+    a_row_d   = a_row_q;
+    a_tok_d   = a_tok_q;
+    pass_d    = pass_q;
+    drain_d   = drain_q;
+    out_tok_d = out_tok_q;
+    if (start_ok) begin
+      w_idx_d   = '0;
+      a_row_d   = '0;
+      a_tok_d   = '0;
+      pass_d    = '0;
+      out_tok_d = '0;
+    end
+    if (w_fire) w_idx_d = w_last ? '0 : w_idx_q + 1'b1;
+    if (a_fire) begin
+      a_row_d = a_lastrow ? '0 : a_row_q + 1'b1;
+      if (a_lastrow) begin
+        a_tok_d = a_lasttok ? '0 : a_tok_q + 1'b1;
+        if (a_lasttok && !lastpass) pass_d = pass_q + 16'd1;
+      end
+    end
+    drain_d = state_q == S_DRAIN ? drain_q + 1'b1 : '0;
+    if (y_fire) out_tok_d = out_tok_q + 1'b1;
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      w_idx_q   <= '0;
+      a_row_q   <= '0;
+      a_tok_q   <= '0;
+      pass_q    <= '0;
+      drain_q   <= '0;
+      out_tok_q <= '0;
+      issue_q   <= 1'b0;
+    end else begin
+      w_idx_q   <= w_idx_d;
+      a_row_q   <= a_row_d;
+      a_tok_q   <= a_tok_d;
+      pass_q    <= pass_d;
+      drain_q   <= drain_d;
+      out_tok_q <= out_tok_d;
+      issue_q   <= a_fire && a_lastrow;  // the token issues on the next edge
+    end
+  end
+
+  // ----------------------------------------------------------------- status
+  // A failing start reports its code and clears done; a valid start clears
+  // both; the last output beat sets done.
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      done_q <= 1'b0;
+      err_q  <= 1'b0;
+      code_q <= '0;
+    end else if (start_bad) begin
+      done_q <= 1'b0;
+      err_q  <= 1'b1;
+      code_q <= code_d;
+    end else if (start_ok) begin
+      done_q <= 1'b0;
+      err_q  <= 1'b0;
+      code_q <= '0;
+    end else if (y_fire && out_last) begin
+      done_q <= 1'b1;
+    end
+  end
+
+  // ------------------------------------------------------ CYCLES and STALLS
+  // Every busy edge counts; a stall is a busy edge whose state's stream is idle.
+  wire stall = (state_q == S_WLOAD && !w_valid_i) || (state_q == S_ALOAD && !a_valid_i) ||
+               (state_q == S_OUT && !y_ready_i);
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      cycles_q <= '0;
+      stalls_q <= '0;
+    end else if (start_ok) begin
+      cycles_q <= '0;
+      stalls_q <= '0;
+    end else if (!idle) begin
+      cycles_q <= cycles_q + 32'd1;
+      if (stall) stalls_q <= stalls_q + 32'd1;
+    end
+  end
+
+  // -------------------------------------------------------------- outputs
+  // Handshakes are functions of the registered state alone (no reset gating:
+  // the synchronous reset clears state_q on the first reset edge).
+  assign w_ready_o = state_q == S_WLOAD;
+  assign a_ready_o = state_q == S_ALOAD;
+  assign y_valid_o = state_q == S_OUT;
   assign y_last_o  = y_valid_o && out_last;
 
   assign w_we_o    = w_fire;
@@ -281,12 +322,13 @@ module flexcim_ctrl #(
   assign a_row_o   = a_row_q;
   assign issue_o   = issue_q;
   assign start_o   = start_ok;
-  assign tokens_o  = TW'(tokens_q);
+  assign tokens_o  = job_tokens_q;
   assign nlog_o    = nlog_q;
   assign mhalf_o   = mhalf_q;
   assign out_tok_o = out_tok_q;
 
   // ---------------------------------------------------------------- CSR reads
+  // CTRL (write-only) and unmapped addresses read 0.
   always_comb begin
     case (raddr)
       A_STATUS:  reg_rdata_o = {20'd0, code_q, 5'd0, err_q, done_q, !idle};

@@ -110,7 +110,10 @@ def split_points(merged: Path, kind: str, dst: Path) -> list[str]:
             continue
         key = line[3 : line.rindex("'")]
         f = _fields(key)
-        is_toggle = f.get("page", "").startswith("v_toggle")
+        page = f.get("page", "")
+        if page.startswith("v_user"):
+            continue  # assertion trigger covers: counted by assertion_coverage
+        is_toggle = page.startswith("v_toggle")
         if is_toggle != (kind == "toggle"):
             continue
         name = f"{f.get('h', '')}.{f.get('o', '')}"
@@ -120,6 +123,28 @@ def split_points(merged: Path, kind: str, dst: Path) -> list[str]:
         keep.append(line)
     dst.write_text("\n".join(keep) + "\n", errors="surrogateescape")
     return dropped
+
+
+def assertion_coverage(merged: Path) -> dict[str, object]:
+    """Per RTL assertion (rtl/flexcim_core_assert.sv), how often its trigger held.
+
+    Each FLEXCIM_ASSERT has a `cover property` named `<assertion>_hit` on its trigger; an
+    assertion whose trigger never held was never exercised, however green the run.
+    """
+    hits: dict[str, int] = {}
+    for line in merged.read_text(errors="surrogateescape").splitlines():
+        if not line.startswith("C '"):
+            continue
+        f = _fields(line[3 : line.rindex("'")])
+        if not f.get("page", "").startswith("v_user"):
+            continue
+        name = f.get("o", "").rsplit(".", 1)[-1].removesuffix("_hit")
+        hits[name] = hits.get(name, 0) + int(line.rsplit(" ", 1)[1])
+    return {
+        "assertions": len(hits),
+        "assertions_exercised": sum(1 for n in hits.values() if n),
+        "assertion_trigger_hits": dict(sorted(hits.items())),
+    }
 
 
 def percent_of(dat: Path, annotate_dir: Path) -> tuple[float, int, int]:
@@ -155,6 +180,7 @@ def code_coverage(out: Path) -> dict[str, object]:
             f"{kind}_excluded_points": len(dropped),
             f"{kind}_uncovered_lines": uncovered_lines(out / f"annotate_{kind}"),
         }
+    result |= assertion_coverage(merged)
     info = out / "coverage.info"
     _vcov("--write-info", str(info), str(merged))
     subprocess.run(
@@ -206,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{kind} points   {summary[f'{kind}_points_pct']:6.2f}%  "
             f"({summary[f'{kind}_points_hit']} of {summary[f'{kind}_points']} points)"
         )
+    print(
+        f"assertions     {summary['assertions_exercised']} of {summary['assertions']} "
+        "triggered at least once"
+    )
     print(f"report: {OUT / 'html' / 'index.html'}; summary: {OUT / 'summary.json'}")
     ok = all(summary["goals_met"].values()) and status in (None, 0)  # type: ignore[union-attr]
     return 0 if ok else 1

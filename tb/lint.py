@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from golden.config import HwConfig
 from tb.common.runner import CORE_MODULES, RTL_DIR, load_configs
 from tb.toolchain import simulator_env
 
@@ -55,8 +56,18 @@ TARGETS: tuple[LintTarget, ...] = (
         ("flexcim_adder_tree",),
         _pick("P", "R", "C", "WB", "AB", "ACC", "MAX_TOK"),
     ),
-    LintTarget("flexcim_ctrl", (), _pick("P", "R", "C", "MAX_TOK")),
+    LintTarget("flexcim_ctrl", ("flexcim_pkg",), _pick("P", "R", "C", "MAX_TOK")),
     LintTarget("flexcim_axil", (), lambda cfg: {}),
+    LintTarget(
+        "flexcim_core_assert",
+        (),
+        lambda cfg: {
+            "C": cfg["C"],
+            "ACC": cfg["ACC"],
+            "W_TDATA": HwConfig(**cfg).W_TDATA,
+            "A_TDATA": HwConfig(**cfg).A_TDATA,
+        },
+    ),
     LintTarget(
         "flexcim_core",
         CORE_MODULES[:-1],

@@ -4,7 +4,9 @@
 (an exact text substitution that must match exactly once, so a stale mutant is reported, not
 silently skipped), runs the core regression against the copy (FLEXCIM_RTL_DIR, separate
 FLEXCIM_SIM_BUILD) on a small config with a fixed seed, and reports caught/missed per mutant
-with the first failing check's message. rtl/ itself is never written.
+with the first failing check's message (an RTL assertion first, when one fired); a mutant with
+`by_assertion` counts as caught only when that assertion is the first check to fail.
+rtl/ itself is never written.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class Mutant:
     old: str
     new: str
     why: str
+    # The RTL assertion that must be the check catching it (None: any check may).
+    by_assertion: str | None = None
 
 
 MUTANTS: tuple[Mutant, ...] = (
@@ -50,8 +54,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "cycle_counter_off_by_one",
         "flexcim_ctrl.sv",
-        "            cycles_q  <= '0;\n            stalls_q  <= '0;\n            nlog_q",
-        "            cycles_q  <= 32'd1;\n            stalls_q  <= '0;\n            nlog_q",
+        "    end else if (start_ok) begin\n      cycles_q <= '0;",
+        "    end else if (start_ok) begin\n      cycles_q <= 32'd1;",
         "CYCLES starts at 1 instead of 0 on start",
     ),
     Mutant(
@@ -74,6 +78,14 @@ MUTANTS: tuple[Mutant, ...] = (
         "= first_q ? ext : acc_old[c*ACC +: ACC] + ext;",
         "= acc_old[c*ACC +: ACC] + ext;",
         "the first pass adds to the previous job's accumulators",
+    ),
+    Mutant(
+        "output_beat_moves_while_stalled",
+        "flexcim_ctrl.sv",
+        "if (y_fire) out_tok_d = out_tok_q + 1'b1;",
+        "if (y_valid_o) out_tok_d = out_tok_q + 1'b1;",
+        "the offered output beat advances without tready (AXI4-Stream stability)",
+        by_assertion="y_held_until_ready",
     ),
 )
 
@@ -101,7 +113,14 @@ def apply(mutant: Mutant, rtl_dir: Path) -> None:
 
 
 def _first_failure(log: str) -> str:
-    """The first check message of a failing run (skipping the runner's summary lines)."""
+    """The first check message of a failing run (skipping the runner's summary lines).
+
+    An RTL assertion (tb.common.assertions) counts first: it fires at the faulty cycle.
+    """
+    for line in log.splitlines():
+        match = re.search(r"RtlAssertionFailed: (RTL assertion \w+ failed)", line)
+        if match:
+            return match.group(1)
     for line in log.splitlines():
         match = re.search(r"AssertionError: (.*)", line)
         if match and "tests failed" not in line and "no cocotb test ran" not in line:
@@ -134,6 +153,9 @@ def run_mutant(mutant: Mutant, config: str, seed: int, work: Path) -> Outcome:
         raise RuntimeError(f"mutant {mutant.name}: run failed without a check failing:\n{log}")
     caught = proc.returncode != 0
     message = _first_failure(log) if caught else "all checks passed"
+    if caught and mutant.by_assertion:
+        caught = message == f"RTL assertion {mutant.by_assertion} failed"
+        message = message if caught else f"not by {mutant.by_assertion}: {message}"
     return Outcome(mutant, caught, message, time.perf_counter() - start)
 
 

@@ -28,6 +28,7 @@ from golden.beats import activation_beats, decode_output_beat, to_bytes, weight_
 from golden.config import HwConfig, csr_error_code
 from golden.cycle_model import job_cycles
 from tb.blocks.tiles import Tile, make_tile, patterns
+from tb.common.assertions import AssertionWatcher
 from tb.common.csr import Csr
 from tb.common.params import built_config
 
@@ -42,6 +43,7 @@ class CoreTb:
         self.dut = dut
         self.cfg = cfg
         Clock(dut.clk_i, 10, unit="ns").start()
+        self.assertions = AssertionWatcher(dut)  # RTL assertion failures fail the test
         kw = {"reset": dut.rst_ni, "reset_active_level": False}
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk_i, **kw)
         self.w_src = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_w"), dut.clk_i, **kw)

@@ -158,3 +158,45 @@ async def csr_readback_strobes_and_busy_writes(dut: SimHandleBase) -> None:
     assert [await read(dut, a) for a in (N, M, TOKENS, PASSES)] == [1, 2, 1, 3]
     await write(dut, CTRL, 1)  # a second start while busy is ignored too
     assert await read(dut, STATUS) == 0b001
+
+
+@cocotb.test()
+async def documented_reset_values_and_side_effects(dut: SimHandleBase) -> None:
+    """ARCHITECTURE.md §3 CSR semantics: reset values, failing starts, RO/unmapped writes."""
+    cfg = built_config()
+    rng = np.random.default_rng(cocotb.RANDOM_SEED)
+    await setup(dut)
+    # Reset values: every CSR reads 0 but the constants; CTRL reads 0.
+    for addr in (CTRL, STATUS, N, M, TOKENS, PASSES, CYCLES, STALLS):
+        assert await read(dut, addr) == 0, f"CSR {addr:#x} is not 0 after reset"
+    # A start straight after reset fails with code 1 (N = 0 is not a power of two).
+    await write(dut, CTRL, 1)
+    assert await read(dut, STATUS) == (1 << 8) | 0b100
+    # A valid job sets done and leaves its CYCLES / STALLS.
+    await write(dut, N, 1)
+    await write(dut, M, 2)
+    await run_job(dut, cfg, 1, 1, rng, 0.3)
+    cycles, stalls = await read(dut, CYCLES), await read(dut, STALLS)
+    assert await read(dut, STATUS) == 0b010
+    # A failing start clears done, sets error and its code, and leaves CYCLES / STALLS alone.
+    await write(dut, TOKENS, 0)
+    await write(dut, CTRL, 1)
+    assert await read(dut, STATUS) == (4 << 8) | 0b100
+    assert (await read(dut, CYCLES), await read(dut, STALLS)) == (cycles, stalls)
+    # A second failing start overwrites the code.
+    await write(dut, TOKENS, 1)
+    await write(dut, PASSES, 0)
+    await write(dut, CTRL, 1)
+    assert await read(dut, STATUS) == (5 << 8) | 0b100
+    # Writes to read-only and unmapped addresses change nothing (the bus still answers OKAY).
+    before = [await read(dut, a) for a in range(0, 0x28, 4)]
+    for addr in (STATUS, CYCLES, STALLS, PARAMS, VERSION, 0x28, 0x40, 0xFC):
+        await write(dut, addr, 0xFFFF_FFFF)
+    assert [await read(dut, a) for a in range(0, 0x28, 4)] == before
+    # CTRL starts only with bit 0 set in byte lane 0.
+    await write(dut, PASSES, 1)
+    await write(dut, CTRL, 0xFFFF_FFFE)
+    await write(dut, CTRL, 1, strb=0b1110)
+    assert await read(dut, STATUS) == (5 << 8) | 0b100, "CTRL started without bit 0 / strobe 0"
+    await write(dut, CTRL, 1)
+    assert await read(dut, STATUS) == 0b001

@@ -11,7 +11,7 @@ from tb.blocks.cases import LIGHT_CASES, run_block
 def test_ctrl(sim: str, config: str) -> None:
     run_block(
         "flexcim_ctrl",
-        ["flexcim_ctrl"],
+        ["flexcim_pkg", "flexcim_ctrl"],
         "tb.blocks.cocotb_ctrl",
         sim,
         config,

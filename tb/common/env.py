@@ -21,6 +21,7 @@ from cocotb.clock import Clock
 from cocotb.handle import SimHandleBase
 from cocotb.triggers import ClockCycles, Event, FallingEdge, ReadOnly, RisingEdge, with_timeout
 
+from tb.common.assertions import AssertionWatcher
 from tb.common.coverage import CoreCoverage
 from tb.common.csr import Csr, Status
 from tb.common.driver import CoreDriver
@@ -49,6 +50,7 @@ class CoreEnv:
         self.scoreboard = Scoreboard()
         self.cycles = CycleChecker()
         self.coverage = CoreCoverage(self.cfg_name, self.cfg)
+        self.assertions = AssertionWatcher(dut)
         self.jobs_run = 0
         self._t0 = time.perf_counter()
         self._frame_event = Event()
@@ -110,6 +112,7 @@ class CoreEnv:
         stalls = await self.driver.csr.read(Csr.STALLS)
         self.cycles.check(job, cycles, stalls, stall_free=not profile.any)
         self.coverage.sample_job(job, profile, stalls)
+        self.assertions.check()
         self.jobs_run += 1
         return cycles
 
@@ -146,6 +149,7 @@ class CoreEnv:
 
     def assert_checked(self, min_jobs: int) -> None:
         """The test ran at least `min_jobs` jobs and the scoreboard compared all their beats."""
+        self.assertions.check()
         assert self.jobs_run >= min_jobs, f"only {self.jobs_run} of {min_jobs} jobs completed"
         assert self.scoreboard.outstanding == 0, f"{self.scoreboard.outstanding} jobs unanswered"
         assert self.cycles.checked == self.jobs_run, "a job's CYCLES were not checked"

@@ -26,8 +26,10 @@ from tb.toolchain import apply_simulator_env
 ROOT = Path(__file__).resolve().parents[2]
 RTL_DIR = ROOT / "rtl"
 CONFIG_FILE = ROOT / "configs" / "flexcim.yaml"
-# Every module of the core, in dependency order (lint, smoke tests and builds share it).
+# Every module of the core, in dependency order (lint, smoke tests and builds share it;
+# the package comes first: Icarus needs it compiled before any module imports it).
 CORE_MODULES = (
+    "flexcim_pkg",
     "flexcim_cell",
     "flexcim_adder_tree",
     "flexcim_submacro",
@@ -35,6 +37,7 @@ CORE_MODULES = (
     "flexcim_merge",
     "flexcim_ctrl",
     "flexcim_axil",
+    "flexcim_core_assert",
     "flexcim_core",
 )
 
@@ -137,6 +140,11 @@ def module_ports(source: Path, module: str) -> list[str]:
     return ports
 
 
+# Internal signals cocotb reads, by the module that holds them: any build whose sources include
+# the module makes them VPI-visible (tb.common.assertions reads the RTL checker's log).
+READ_INSIDE: dict[str, tuple[str, ...]] = {"flexcim_core_assert": ("fail_count", "first_fail")}
+
+
 def public_control_file(
     toplevel: str, sources: Sequence[Path], public: Sequence[tuple[str, str]] = ()
 ) -> str:
@@ -153,7 +161,16 @@ def public_control_file(
         f'public_flat_rw -module "{toplevel}" -var "{port}"'
         for port in module_ports(top[0], toplevel)
     ]
-    lines += [f'public_flat_rw -module "{module}" -var "{var}"' for module, var in public]
+    inside = [
+        (m, v)
+        for path in sources
+        for m, names in READ_INSIDE.items()
+        if path.stem == m
+        for v in names
+    ]
+    lines += [
+        f'public_flat_rw -module "{module}" -var "{var}"' for module, var in [*inside, *public]
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -179,7 +196,8 @@ def verilator_build_args(coverage: bool = False) -> list[str]:
     # made one cc1plus take >11 GB and get OOM-killed next to other builds.
     args += ["--output-split", "20000", "--output-split-cfuncs", "2000"]
     if coverage:
-        args += ["--coverage-line", "--coverage-toggle"]
+        # --coverage-user counts the RTL checker's cover points (one per assertion trigger).
+        args += ["--coverage-line", "--coverage-toggle", "--coverage-user"]
     return args
 
 

@@ -143,3 +143,12 @@ async def scoreboard_detects_wrong_prediction(dut: SimHandleBase) -> None:
         assert want in str(err), f"scoreboard failed for another reason: {err}"
     else:
         raise AssertionError("the scoreboard accepted a deliberately wrong prediction")
+
+
+@cocotb.test()
+async def rtl_assertion_names_protocol_violation(dut: SimHandleBase) -> None:
+    """Negative test: a withdrawn tvalid must fail the RTL checker's w_held_until_ready."""
+    env = await _setup(dut)
+    await scenarios.stream_protocol_violation(env)
+    env.assert_checked(1)
+    env.export_results("rtl_assertion_names_protocol_violation")

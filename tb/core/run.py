@@ -13,6 +13,7 @@ from tb.common.runner import (
     core_sources,
     load_configs,
     print_seed,
+    rtl_dir,
     run_cocotb,
     sim_build_root,
     stimulus_env,
@@ -31,6 +32,7 @@ GROUPS: dict[str, list[str]] = {
         "reset_mid_run_then_clean_job",
         "csr_map_and_busy_writes",
         "scoreboard_detects_wrong_prediction",
+        "rtl_assertion_names_protocol_violation",
     ],
     "layers": ["multi_job_layers_match_layer_model"],
     "closure": ["functional_coverage_closure"],
@@ -59,7 +61,8 @@ def run_core(
     }
     return run_cocotb(
         toplevel=TOPLEVEL,
-        sources=core_sources(),
+        sources=core_sources(),  # dependency order: the package first
+        includes=[rtl_dir()],
         test_module=MODULE,
         parameters=params,
         tag=tag,

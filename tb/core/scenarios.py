@@ -11,11 +11,12 @@ import os
 from pathlib import Path
 
 import numpy as np
-from cocotb.triggers import ClockCycles
+from cocotb.triggers import ClockCycles, RisingEdge, Timer
 
 from golden.config import supported_patterns
 from golden.cycle_model import layer_cycles
 from golden.stimulus import load_stimulus, save_stimulus, synthetic_stimulus
+from tb.common.assertions import RtlAssertionFailed
 from tb.common.coverage import error_examples
 from tb.common.csr import Csr, Status
 from tb.common.env import CoreEnv
@@ -236,3 +237,30 @@ async def csr_map(env: CoreEnv) -> None:
     assert await csr.read(Csr.N) == job.tile.n_hw, "N changed while busy"
     assert (await csr.status()).busy, "core not busy right after start"
     await env.finish_job(job, StallProfile(), frames)
+
+
+async def stream_protocol_violation(env: CoreEnv) -> None:
+    """Withdraw a weight beat before it is taken: the RTL checker must name the rule broken.
+
+    While the core is idle (tready low) the testbench raises s_axis_w_tvalid for one cycle and
+    drops it, which AXI4-Stream forbids; ``w_held_until_ready`` must fail, and a clean job
+    must pass afterwards.
+    """
+    dut = env.dut
+    env.assertions.pause()
+    await RisingEdge(dut.clk_i)
+    await Timer(1, unit="ns")  # mid-cycle: away from both sampling edges
+    assert not int(dut.s_axis_w_tready.value), "the core is not idle"
+    dut.s_axis_w_tvalid.value = 1
+    await RisingEdge(dut.clk_i)
+    await Timer(1, unit="ns")
+    dut.s_axis_w_tvalid.value = 0
+    await ClockCycles(dut.clk_i, 3)
+    try:
+        env.assertions.check()
+    except RtlAssertionFailed as err:
+        assert "w_held_until_ready" in str(err), f"another assertion failed: {err}"
+    else:
+        raise AssertionError("a withdrawn tvalid passed every RTL assertion")
+    env.assertions.resume()
+    await env.run_job(one_tile_job(env, 2, 4, "after-violation"))

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The one home of the core's parameter limits, stream widths and CSR map
+// constants that more than one module (or a port declaration) needs.
+// golden/config.py (HwConfig) checks the same limits; docs/ARCHITECTURE.md
+// section 0 lists them.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+package flexcim_pkg;
+
+  // Parameter limits. Why P <= 64: the M CSR holds 8 bits and M_hw goes up to
+  // 2P. R, C and MAX_TOK are reported in 8-bit PARAMS fields.
+  localparam int P_MIN       = 2;
+  localparam int P_MAX       = 64;
+  localparam int R_MIN       = 2;
+  localparam int R_MAX       = 128;
+  localparam int C_MAX       = 255;
+  localparam int MAX_TOK_MAX = 255;
+
+  // Bits of one pair select q: max(1, log2 P) (P >= 2, so simply log2 P).
+  function automatic integer q_bits(input integer p);
+    q_bits = $clog2(p);
+  endfunction
+
+  // Payload and tdata widths of one weight beat (ARCHITECTURE.md section 3):
+  // C weights, C metadata bits, one q, padded to whole bytes.
+  function automatic integer w_beat_bits(input integer p, input integer c, input integer wb);
+    w_beat_bits = c * wb + c + q_bits(p);
+  endfunction
+
+  function automatic integer w_tdata_bits(input integer p, input integer c, input integer wb);
+    w_tdata_bits = ((w_beat_bits(p, c, wb) + 7) / 8) * 8;
+  endfunction
+
+  // Drain cycles D = log2 R + log2 P + 2 (= golden.cycle_model.drain_cycles).
+  function automatic integer drain_cycles(input integer p, input integer r);
+    drain_cycles = $clog2(r) + $clog2(p) + 2;
+  endfunction
+
+endpackage : flexcim_pkg
+
+`resetall
