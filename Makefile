@@ -6,7 +6,9 @@ PYTHON   ?= python3.11
 VENV     := .venv
 PY       := $(VENV)/bin/python
 SIM      ?= verilator
-CONFIG   ?= default
+CONFIG   ?=
+WORKERS  ?= 2
+REPLAY_STIMULUS := build/stimulus-full/stimulus.npz
 SEED     ?=
 WAVES    ?= 0
 JOBS     ?= 2
@@ -19,7 +21,7 @@ export COCOTB_RANDOM_SEED := $(SEED)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-flow apt sim test regress lint lint-rtl lint-py bench area coverage stimulus flow-study clean
+.PHONY: help venv venv-flow apt sim test regress lint lint-rtl lint-py bench area coverage stimulus replay flow-study clean
 
 help: ## List targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -42,8 +44,8 @@ venv-flow: $(VENV)/.flow.stamp ## Add the FLOW packages (torch 2.13.0 CPU, trans
 apt: ## Install iverilog, verilator_coverage and lcov from apt when root
 	@scripts/bootstrap_apt.sh
 
-sim: venv apt ## Core cocotb regression on SIM=verilator|icarus (CONFIG, SEED, WAVES=1)
-	$(PYTEST) tb -m "not slow" $(XDIST) -q
+sim: venv apt ## Core cocotb regression on SIM=verilator|icarus (CONFIG=a,b, SEED, WAVES=1)
+	$(PYTEST) tb -m "not slow and not replay" $(XDIST) -q
 
 test: venv-flow apt lint-py ## The default suite (< 20 min on 2 cores): golden, RTL, tb, FLOW
 	env -u SIM $(PYTEST) -m "not slow and not paper" $(XDIST)
@@ -71,6 +73,11 @@ coverage: venv apt ## Code + functional coverage; HTML and build/coverage/summar
 
 stimulus: venv-flow ## FLOW export for SmolLM2 (cached by content hash)
 	$(PY) -m flow export
+
+replay: venv-flow ## Every layer of FLOW-pruned SmolLM2 through the paper RTL (resumes; WORKERS=2)
+	$(PY) -m flow export --all-sublayers --max-cout 100000 --tokens 16 --hw-config paper \
+		--out-dir build/stimulus-full
+	$(PY) -m tb.replay --stimulus $(REPLAY_STIMULUS) --config paper --workers $(WORKERS)
 
 flow-study: venv-flow ## 3-seed selection study (docs/FLOW_RESULTS.md) into build/flow_results
 	PYTHON=$(PY) scripts/flow_results.sh build/flow_results

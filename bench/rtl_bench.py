@@ -1,9 +1,10 @@
-"""RTL simulation cost: Verilator clean-build time and simulated cycles per second.
+"""RTL simulation cost: Verilator clean-build time and checked simulated cycles per second.
 
-For each configuration (default, paper): remove the bench build folder, build flexcim_core and
-run one long job of random beats (every stream valid, output ready) through the cocotbext-axi
-drivers of tb/blocks/cocotb_core.py; cycles/s = the CYCLES CSR / wall time of the job. Build
-time = wall time from the start of the build to the start of the simulation. Run with
+For each configuration (default, paper): remove the fast-path build folder, build
+tb/fast/flexcim_fast_tb.sv around flexcim_core (ports-only) and run one long 1:1 job
+(`fast_long_job`, LONG_PASSES passes x MAX_TOK tokens, fixed seed) whose every output value and
+CYCLES are checked against golden; cycles/s = the CYCLES CSR / the job's wall time. Build time
+= wall time of the whole call minus the test's own time. Run with
 ``python -m bench.rtl_bench [config ...]``.
 """
 
@@ -16,38 +17,35 @@ import tempfile
 import time
 from pathlib import Path
 
-from tb.common.runner import CORE_MODULES, build_dir_for, load_configs, rtl_sources, run_cocotb
+from tb.common.runner import load_configs
+from tb.fast.run import fast_build_dir, run_fast
 
 CONFIGS = ("default", "paper")
 PASSES = 16
+SEED = 2026
 
 
 def measure(config: str) -> dict[str, float]:
-    """Clean build + one long job of ``config``; build seconds, cycles, wall seconds, cycles/s."""
-    cfg = load_configs()[config]
-    tag = f"bench-{config}"
-    shutil.rmtree(build_dir_for("verilator", "flexcim_core", tag), ignore_errors=True)
+    """Clean build + one long checked job of ``config``."""
+    shutil.rmtree(fast_build_dir(config), ignore_errors=True)
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "bench.json"
-        env = {f"PARAM_{k}": str(v) for k, v in cfg.items()}
-        env.update({"FLEXCIM_BENCH_OUT": str(out), "FLEXCIM_BENCH_PASSES": str(PASSES)})
-        t0 = time.time()
-        run_cocotb(
-            toplevel="flexcim_core",
-            sources=rtl_sources(*CORE_MODULES),
-            test_module="tb.blocks.cocotb_core",
-            parameters=cfg,
-            tag=tag,
-            sim="verilator",
-            testcase="bench_long_job",
-            extra_env=env,
+        stats = Path(tmp) / "stats.jsonl"
+        t0 = time.perf_counter()
+        run_fast(
+            config,
+            ["fast_long_job"],
+            "rtl-bench",
+            seed=SEED,
+            STATS_FILE=str(stats),
+            LONG_PASSES=str(PASSES),
         )
-        result = json.loads(out.read_text())
+        wall = time.perf_counter() - t0
+        result = json.loads(stats.read_text().splitlines()[-1])
     return {
-        "build_s": result["sim_started"] - t0,
-        "cycles": result["cycles"],
-        "wall_s": result["wall_s"],
-        "cycles_per_s": result["cycles"] / result["wall_s"],
+        "build_s": wall - result["seconds"],
+        "cycles": result["sim_cycles"],
+        "wall_s": result["seconds"],
+        "cycles_per_s": result["sim_cycles"] / result["seconds"],
     }
 
 
@@ -62,11 +60,11 @@ def main(argv: list[str] | None = None) -> None:
             f"| {config} | {geometry} | {r['build_s']:.1f} | {r['cycles']} | "
             f"{r['wall_s']:.2f} | {r['cycles_per_s']:.0f} |"
         )
-    print("| config | geometry | clean build (s) | job cycles | job wall (s) | cycles/s |")
+    print("| config | geometry | clean build + start (s) | job cycles | job wall (s) | cycles/s |")
     print("|---|---|---:|---:|---:|---:|")
     print("\n".join(rows))
-    print(f"\n(Verilator, one job of {PASSES} passes x MAX_TOK tokens, every stream free-flowing;")
-    print(" wall time includes the cocotbext-axi drivers, 2 shared cores.)")
+    print(f"\n(Verilator ports-only, fast path, one 1:1 job of {PASSES} passes x MAX_TOK tokens,")
+    print(f" seed {SEED}, every output and CYCLES checked against golden.)")
 
 
 if __name__ == "__main__":

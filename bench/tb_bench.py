@@ -1,64 +1,85 @@
 """Testbench throughput and RTL-vs-model cycles on the `paper` config under Verilator.
 
-`python -m bench.tb_bench`: runs two cocotb tests of tb/core on the paper geometry (P=4,
-R=32, C=32; 4,096 MACs) and prints
-1. verified MACs per second: dense-equivalent MACs whose outputs the scoreboard compared,
-   divided by the test's wall time inside the simulator (build time excluded);
-2. RTL CYCLES against golden.cycle_model per job/layer (the tests assert equality; the
-   table shows the numbers).
+`python -m bench.tb_bench [--seed N]` runs, with one fixed, printed seed (default 12345):
+1. the fast path (tb/fast: beats bulk-loaded into the testbench top, SystemVerilog drivers)
+   on BENCH_JOBS_PER_PATTERN jobs of every pattern, and its long-job probe;
+2. the cocotbext-axi protocol environment (tb/core) on two of its tests;
+and prints per run: simulated cycles/s (the CYCLES CSR summed over jobs / the test's wall time
+inside the simulator, golden preparation included), checked MACs/s (dense-equivalent MACs whose
+outputs the scoreboard compared) and useful MACs/s (of those, the ones with a non-zero weight),
+then RTL CYCLES against golden.cycle_model per pattern / layer (the tests assert equality).
+Build time is excluded; `python -m bench.ceiling` gives the no-cocotb ceiling beside these.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 from tb.common.runner import ROOT
-from tb.core.test_core import run_core
+from tb.core.run import run_core
+from tb.fast.run import run_fast
 
 CONFIG = "paper"
-TESTS = ["random_patterns_match_golden", "multi_job_layers_match_layer_model"]
+CORE_TESTS = ["random_patterns_match_golden", "multi_job_layers_match_layer_model"]
+FAST_TESTS = ["fast_throughput", "fast_long_job"]
+SEED = 12345
 
 
-def _run(stats: Path) -> list[dict]:
-    stats.parent.mkdir(parents=True, exist_ok=True)
-    stats.unlink(missing_ok=True)
-    run_core("verilator", CONFIG, "bench", TESTS, STATS_FILE=str(stats), LAYERS="4")
+def _records(stats: Path) -> list[dict]:
     return [json.loads(line) for line in stats.read_text().splitlines()]
 
 
-def _throughput(records: list[dict]) -> None:
-    print(f"### Testbench throughput, `{CONFIG}` config, Verilator\n")
-    print("| test | jobs | output beats | verified MACs | wall s | verified MACs/s |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for r in records:
-        rate = r["macs"] / r["seconds"]
-        print(
-            f"| {r['test']} | {r['jobs']} | {r['beats']} | {r['macs']:,} | "
-            f"{r['seconds']:.2f} | {rate:,.0f} |"
-        )
-    macs = sum(r["macs"] for r in records)
-    secs = sum(r["seconds"] for r in records)
-    print(f"| **total** | | | {macs:,} | {secs:.2f} | **{macs / secs:,.0f}** |\n")
+def run(seed: int) -> dict[str, list[dict]]:
+    folder = ROOT / "build" / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    fast, core = folder / "tb_fast_stats.jsonl", folder / "tb_core_stats.jsonl"
+    for path in (fast, core):
+        path.unlink(missing_ok=True)
+    run_fast(CONFIG, FAST_TESTS, "bench", seed=seed, STATS_FILE=str(fast))
+    out["fast path (tb/fast)"] = _records(fast)
+    run_core("verilator", CONFIG, "bench", CORE_TESTS, seed=seed, STATS_FILE=str(core), LAYERS="4")
+    out["cocotbext-axi (tb/core)"] = _records(core)
+    return out
 
 
-def _cycles(records: list[dict]) -> None:
+def throughput(runs: dict[str, list[dict]], seed: int) -> None:
+    print(f"### Testbench throughput, `{CONFIG}` config, Verilator, COCOTB_RANDOM_SEED={seed}\n")
+    print(
+        "| environment | test | jobs | cycles | wall s | cycles/s | checked MACs/s | "
+        "useful MACs/s |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for env, records in runs.items():
+        for r in records:
+            s = r["seconds"]
+            print(
+                f"| {env} | {r['test']} | {r['jobs']} | {r['sim_cycles']:,} | {s:.2f} | "
+                f"{r['sim_cycles'] / s:,.0f} | {r['macs'] / s:,.0f} | {r['useful_macs'] / s:,.0f} |"
+            )
+    print()
+
+
+def cycles(records: list[dict]) -> None:
     print("### RTL CYCLES vs golden.cycle_model (zero tolerance)\n")
     print("| layer / pattern | jobs | RTL cycles | model cycles | match |")
     print("|---|---:|---:|---:|---|")
     groups: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for r in records:
-        for label, cycles, _stalls, model in r["cycles"]:
+        for label, rtl, _stalls, model in r["cycles"]:
             # "layer2-1:8/t0/x16" -> "layer2-1:8"; "2:4/pair-shared/1/t0/x0" -> "2:4 pair-shared"
             key = (
                 label.split("/")[0]
                 if label.startswith("layer")
                 else " ".join(re.split("/", label)[:2])
             )
-            groups[key].append((cycles, model))
+            groups[key].append((rtl, model))
     mismatches = 0
     for key, rows in groups.items():
         rtl, model = sum(c for c, _ in rows), sum(m for _, m in rows)
@@ -68,12 +89,17 @@ def _cycles(records: list[dict]) -> None:
     print(f"\n{len(groups)} rows, {mismatches} mismatching")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.tb_bench", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--seed", type=int, default=SEED, help=f"COCOTB_RANDOM_SEED ({SEED})")
+    args = parser.parse_args(argv or [])  # `python -m bench tb_bench` passes no options
     os.environ.setdefault("SIM", "verilator")
-    records = _run(ROOT / "build" / "bench" / "tb_stats.jsonl")
-    _throughput(records)
-    _cycles(records)
+    runs = run(args.seed)
+    throughput(runs, args.seed)
+    cycles([r for records in runs.values() for r in records])
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -1,5 +1,9 @@
 """Block-by-block calibration: each block sees the outputs of the already-processed
-(and, when pruning, already-pruned) blocks before it, as in SparseGPT/Wanda."""
+(and, when pruning, already-pruned) blocks before it, as in SparseGPT/Wanda.
+
+Everything stays on each block's execution device (which differs per block under a device
+map): activations move only when the next block sits elsewhere, statistics accumulate there in
+float32/float64 whatever the weights' dtype, and nothing is copied to the host per block."""
 
 from __future__ import annotations
 
@@ -10,7 +14,13 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from flow.models import LoadedModel, block_sublayers, decoder_blocks
+from flow.models import (
+    LoadedModel,
+    block_sublayers,
+    decoder_blocks,
+    execution_device,
+    sublayer_weights,
+)
 
 # How many input vectors per sublayer are kept from the first window (for the export).
 KEEP_TOKENS = 64
@@ -34,8 +44,10 @@ class Chunk:
 
 @dataclass
 class BlockInputs:
-    """What a visitor sees for one block: per-sublayer mean x^2 over calibration tokens and the
-    first KEEP_TOKENS input vectors of each sublayer."""
+    """What a visitor sees for one block: per-sublayer mean x^2 over calibration tokens (float32,
+    on the block's device) and the first KEEP_TOKENS input vectors of each sublayer (float32,
+    same device). `weights` holds each sublayer's stored weight (see models.stored_weight);
+    when empty, the sublayers' own parameters are the weights."""
 
     index: int
     block: nn.Module
@@ -44,6 +56,11 @@ class BlockInputs:
     sample: dict[str, torch.Tensor]
     # Per sublayer, the calibration Hessian 2/n * X^T X (float32), only when asked for (SparseGPT).
     hessian: dict[str, torch.Tensor] = field(default_factory=dict)
+    weights: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def weight(self, name: str) -> torch.Tensor:
+        """The tensor to read and prune for sublayer `name`."""
+        return self.weights[name] if name in self.weights else self.sublayers[name].weight
 
 
 # A visitor returns True when it changed the block's weights (outputs must be recomputed).
@@ -62,10 +79,6 @@ def _to(obj: object, device: torch.device) -> object:
     if isinstance(obj, dict):
         return {k: _to(v, device) for k, v in obj.items()}
     return obj
-
-
-def _block_device(block: nn.Module) -> torch.device:
-    return next(block.parameters()).device
 
 
 @torch.no_grad()
@@ -92,7 +105,7 @@ def capture_inputs(lm: LoadedModel, calib: torch.Tensor, batch: int) -> list[Chu
 
 @torch.no_grad()
 def forward_block(block: nn.Module, chunks: list[Chunk]) -> list[torch.Tensor]:
-    device = _block_device(block)
+    device = execution_device(block)
     outs = []
     for chunk in chunks:
         out = block(chunk.hidden.to(device), **_to(chunk.kwargs, device))
@@ -114,24 +127,37 @@ def forward_with_stats(
     sums: dict[str, torch.Tensor] = {}
     counts: dict[str, int] = {}
     sample: dict[str, torch.Tensor] = {}
+    # Sublayers fed the very same tensor (q/k/v, gate/up) share one reduction.
+    last: list[tuple[torch.Tensor, torch.Tensor]] = []
     grams: dict[str, torch.Tensor] = {}
     # Input tensors of the current chunk's forward (kept alive, so ids cannot be reused) ->
     # the first sublayer that saw it; `shared` maps later sublayers to that first one.
     seen: dict[int, tuple[str, torch.Tensor]] = {}
     shared: dict[str, str] = {}
 
+    def column_sq_sum(x_in: torch.Tensor) -> torch.Tensor:
+        if last and last[0][0] is x_in:
+            return last[0][1]
+        x = x_in.detach().reshape(-1, x_in.shape[-1])
+        # float32 within a batch whatever the weights' dtype, float64 across batches.
+        total = x.float().square().sum(dim=0).double()
+        last[:] = [(x_in, total)]
+        return total
+
     def make_hook(name: str) -> Callable:
         def hook(_mod: nn.Module, inp: tuple, _out: torch.Tensor) -> None:
-            x = inp[0].detach().reshape(-1, inp[0].shape[-1]).float()
-            # float32 within a batch, float64 across batches: cheap and accurate enough.
-            sums[name] = sums.get(name, 0) + x.square().sum(dim=0).double()
-            counts[name] = counts.get(name, 0) + x.shape[0]
+            x_in = inp[0]
+            total = column_sq_sum(x_in)
+            sums[name] = sums[name] + total if name in sums else total
+            counts[name] = counts.get(name, 0) + x_in.numel() // x_in.shape[-1]
             if name not in sample:  # OPT's fc1/fc2 see (batch * tokens, K): flatten alike
-                sample[name] = x[:KEEP_TOKENS].detach().float().cpu().clone()
+                flat = x_in.detach().reshape(-1, x_in.shape[-1])
+                sample[name] = flat[:KEEP_TOKENS].float().clone()
             if hessian:
-                owner = seen.setdefault(id(inp[0]), (name, inp[0]))[0]
+                owner = seen.setdefault(id(x_in), (name, x_in))[0]
                 if owner == name:
-                    grams[name] = grams.get(name, 0) + x.T @ x
+                    x = x_in.detach().reshape(-1, x_in.shape[-1]).float()
+                    grams[name] = grams[name] + x.T @ x if name in grams else x.T @ x
                 else:  # same input as `owner` (q/k/v): share its Gram matrix
                     shared[name] = owner
 
@@ -144,7 +170,8 @@ def forward_with_stats(
     finally:
         for h in handles:
             h.remove()
-    sq_mean = {n: (sums[n] / counts[n]).float().cpu() for n in sublayers}
+        last.clear()
+    sq_mean = {n: (sums[n] / counts[n]).float() for n in sublayers}
     # Sublayers that share an input share one Hessian object (SparseGPT prunes them together).
     scaled = {owner: g * (2.0 / counts[owner]) for owner, g in grams.items()}
     hess = {n: scaled[shared.get(n, n)] for n in sublayers} if hessian else {}
@@ -166,9 +193,11 @@ def run_sequential(
     blocks = decoder_blocks(lm.model, lm.family)
     for index, block in enumerate(tqdm(blocks, desc=desc, unit="block")):
         subs = block_sublayers(block, lm.family)
+        weights = sublayer_weights(block, lm.family)
         outs, sq_mean, sample, hess = forward_with_stats(block, subs, chunks, hessian)
-        if visit(BlockInputs(index, block, subs, sq_mean, sample, hess)):
+        if visit(BlockInputs(index, block, subs, sq_mean, sample, hess, weights)):
             outs = forward_block(block, chunks)
         chunks = [Chunk(o, c.kwargs) for o, c in zip(outs, chunks, strict=True)]
-    # Output of the last block (before the final norm), for checks against the model's forward.
-    return torch.cat([c.hidden.cpu() for c in chunks])
+    # Output of the last block (before the final norm), for checks against the model's forward;
+    # left on the last block's device.
+    return torch.cat([c.hidden for c in chunks])

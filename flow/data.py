@@ -1,7 +1,9 @@
-"""Calibration and perplexity windows from one text file, on disjoint, recorded token ranges."""
+"""Calibration and perplexity windows, on recorded token ranges: from one text file (disjoint
+ranges), or calibration from a text of its own (`--calib-text`), each file hashed."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,12 +21,15 @@ DEFAULT_TEXT = Path(__file__).resolve().parent.parent.parent / (
 class WindowSpec:
     """Where the windows come from, in tokens of the whole tokenised file (half-open ranges)."""
 
-    text_path: str
+    text_path: str  # the evaluation text
     text_sha256: str
     total_tokens: int
     seqlen: int
-    calib_range: tuple[int, int]
-    eval_range: tuple[int, int]
+    calib_range: tuple[int, int]  # in tokens of the calibration text
+    eval_range: tuple[int, int]  # in tokens of the evaluation text
+    calib_text_path: str = ""  # the calibration text (the evaluation text unless asked)
+    calib_text_sha256: str = ""
+    calib_total_tokens: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -47,6 +52,23 @@ def read_text(path: Path) -> str:
     return text
 
 
+def same_file(a: Path, b: Path) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def texts_sha256(text_path: Path, calib_path: Path | None = None) -> str:
+    """One hash for the text(s) the windows come from (the export's cache key)."""
+    if calib_path is None or same_file(calib_path, text_path):
+        return file_sha256(Path(text_path))
+    return hashlib.sha256(
+        f"{file_sha256(Path(text_path))}:{file_sha256(Path(calib_path))}".encode()
+    ).hexdigest()
+
+
+def _token_ids(tokenizer: object, path: Path) -> list[int]:
+    return tokenizer(read_text(path), return_tensors=None)["input_ids"]
+
+
 def make_windows(
     tokenizer: object,
     text_path: Path,
@@ -55,13 +77,16 @@ def make_windows(
     n_eval: int,
     eval_start: float = 0.5,
     calib_set: int = 0,
+    calib_path: Path | None = None,
 ) -> Windows:
     """Consecutive calibration windows and evaluation windows from `eval_start` (a fraction of
-    the file's tokens), so the two ranges never overlap.
+    the evaluation text's tokens). With one text the two ranges never overlap; with
+    `calib_path` (another file) calibration reads that file instead.
 
-    Calibration set s is tokens [s * nsamples * seqlen, (s + 1) * nsamples * seqlen): sets are
-    disjoint, and every set that ends before `eval_start` sees the same evaluation windows, so
-    results over several sets are paired (the multi-seed statistics of `flow eval --seeds`).
+    Calibration set s is tokens [s * nsamples * seqlen, (s + 1) * nsamples * seqlen) of the
+    calibration text: sets are disjoint, and every set that ends before `eval_start` sees the
+    same evaluation windows, so results over several sets are paired (the multi-seed
+    statistics of `flow eval --seeds`).
     """
     if nsamples < 1 or seqlen < 2 or n_eval < 0 or calib_set < 0:
         raise ValueError(
@@ -69,29 +94,47 @@ def make_windows(
             f"{seqlen}, {n_eval}, {calib_set}"
         )
     text_path = Path(text_path)
-    ids = tokenizer(read_text(text_path), return_tensors=None)["input_ids"]
+    ids = _token_ids(tokenizer, text_path)
     total = len(ids)
     calib_lo = calib_set * nsamples * seqlen
     calib_end = calib_lo + nsamples * seqlen
-    eval_lo = max(calib_end, int(total * eval_start))
+    separate = calib_path is not None and not same_file(calib_path, text_path)
+    if separate:
+        calib_path = Path(calib_path)
+        calib_ids = _token_ids(tokenizer, calib_path)
+        if calib_end > len(calib_ids):
+            raise ValueError(
+                f"calibration text too short: {calib_path} has {len(calib_ids)} tokens; "
+                f"calibration needs [{calib_lo}, {calib_end}) ({nsamples} windows of {seqlen})"
+            )
+        eval_lo = int(total * eval_start)
+    else:
+        calib_path, calib_ids = text_path, ids
+        eval_lo = max(calib_end, int(total * eval_start))
     eval_hi = eval_lo + n_eval * seqlen
     if eval_hi > total:
+        need = "" if separate else f"calibration needs [{calib_lo}, {calib_end}) and "
         raise ValueError(
-            f"text too short: {text_path} has {total} tokens; calibration needs "
-            f"[{calib_lo}, {calib_end}) "
-            f"and evaluation [{eval_lo}, {eval_hi}) ({nsamples}+{n_eval} windows of {seqlen})"
+            f"text too short: {text_path} has {total} tokens; {need}"
+            f"evaluation [{eval_lo}, {eval_hi}) ({'' if separate else f'{nsamples}+'}"
+            f"{n_eval} windows of {seqlen})"
         )
     tokens = torch.tensor(ids, dtype=torch.long)
+    calib_tokens = torch.tensor(calib_ids[calib_lo:calib_end], dtype=torch.long)
+    text_sha = file_sha256(text_path)
     spec = WindowSpec(
         text_path=str(text_path),
-        text_sha256=file_sha256(text_path),
+        text_sha256=text_sha,
         total_tokens=total,
         seqlen=seqlen,
         calib_range=(calib_lo, calib_end),
         eval_range=(eval_lo, eval_hi),
+        calib_text_path=str(calib_path),
+        calib_text_sha256=file_sha256(calib_path) if separate else text_sha,
+        calib_total_tokens=len(calib_ids),
     )
     return Windows(
         spec=spec,
-        calib=tokens[calib_lo:calib_end].view(nsamples, seqlen),
+        calib=calib_tokens.view(nsamples, seqlen),
         eval=tokens[eval_lo:eval_hi].view(n_eval, seqlen),
     )

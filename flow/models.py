@@ -1,4 +1,9 @@
-"""Load OPT / LLaMA causal LMs from a local folder or GGUF file and find their decoder blocks."""
+"""Load OPT / LLaMA causal LMs from a local folder or GGUF file and find their decoder blocks.
+
+Models load straight onto their device in the dtype asked for (no float32 host copy), optionally
+spread by accelerate's big-model inference (`device_map="auto"`) across GPUs and host memory;
+`execution_device` and `sublayer_weights` find where each block runs and where its weights live.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +38,13 @@ SUBLAYERS: dict[str, tuple[str, ...]] = {
 }
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+DTYPES: dict[str, torch.dtype | None] = {
+    "auto": None,  # float32 on the CPU, bfloat16 on a GPU
+    "float32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "float16": torch.float16,
+}
 
 
 class UnsupportedModel(ValueError):
@@ -116,33 +128,154 @@ def block_sublayers(block: nn.Module, family: str) -> dict[str, nn.Linear]:
     return found
 
 
-def load_model(
-    path: Path | None = None, device: str = "cpu", device_map: str | None = None
-) -> LoadedModel:
-    """Load from a folder (config + safetensors) or a .gguf file, offline, float32 on CPU."""
-    # Never reach a model hub at run time; must be set before transformers resolves files.
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def resolve_dtype(name: str, device: str = "cpu", device_map: str | None = None) -> torch.dtype:
+    """The weights' dtype for `--dtype name`: auto is float32 on the CPU, bfloat16 on a GPU
+    (with a device map: bfloat16 when a GPU is present)."""
+    if name not in DTYPES:
+        raise ValueError(f"unknown dtype {name!r}: use one of {', '.join(DTYPES)}")
+    chosen = DTYPES[name]
+    if chosen is not None:
+        return chosen
+    if device_map is not None:
+        on_gpu = torch.cuda.is_available()
+    else:
+        on_gpu = torch.device(device).type != "cpu"
+    return torch.bfloat16 if on_gpu else torch.float32
 
+
+def parse_max_memory(text: str | None) -> dict[int | str, str] | None:
+    """'0=20GiB,cpu=60GiB' -> {0: '20GiB', 'cpu': '60GiB'} (accelerate's max_memory)."""
+    if not text:
+        return None
+    out: dict[int | str, str] = {}
+    for item in text.split(","):
+        key, sep, amount = item.strip().partition("=")
+        if not sep or not key or not amount:
+            raise ValueError(
+                f"bad --max-memory item {item!r}: expected DEVICE=AMOUNT, e.g. 0=20GiB"
+            )
+        out[int(key) if key.isdigit() else key] = amount
+    return out
+
+
+def _split_path(path: Path | None) -> tuple[Path, str, dict[str, object]]:
+    """Checked model path, the folder transformers reads, and the GGUF keyword if any."""
     path = default_model_path() if path is None else Path(path)
     if not path.exists():
         raise FileNotFoundError(f"model path does not exist: {path}")
     if path.is_file() and path.suffix != ".gguf":
         raise ValueError(f"model file must be a .gguf or a folder, got {path}")
-    kwargs: dict[str, object] = {"dtype": torch.float32}
+    if path.is_file():
+        return path, str(path.parent), {"gguf_file": path.name}
+    return path, str(path), {}
+
+
+def _offline() -> None:
+    # Never reach a model hub at run time; must be set before transformers resolves files.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+def load_tokenizer(path: Path | None = None) -> object:
+    """The model's tokenizer alone (cheap), so text lengths can be checked before the model."""
+    _offline()
+    from transformers import AutoTokenizer
+
+    _, folder, gguf = _split_path(path)
+    return AutoTokenizer.from_pretrained(folder, **gguf)
+
+
+def load_model(
+    path: Path | None = None,
+    device: str = "cpu",
+    device_map: str | None = None,
+    dtype: str = "auto",
+    max_memory: dict[int | str, str] | None = None,
+    tokenizer: object | None = None,
+) -> LoadedModel:
+    """Load from a folder (config + safetensors) or a .gguf file, offline, straight onto
+    `device` (or spread by `device_map`) in `dtype` (see resolve_dtype)."""
+    _offline()
+    from transformers import AutoModelForCausalLM
+
+    path, folder, gguf = _split_path(path)
+    if max_memory is not None and device_map is None:
+        raise ValueError("--max-memory needs --device-map (it caps what each device may hold)")
+    kwargs: dict[str, object] = {"dtype": resolve_dtype(dtype, device, device_map), **gguf}
     if device_map is not None:
         kwargs["device_map"] = device_map
-    if path.is_file():
-        folder, kwargs["gguf_file"] = str(path.parent), path.name
-        tok_kwargs: dict[str, object] = {"gguf_file": path.name}
-    else:
-        folder, tok_kwargs = str(path), {}
+        if max_memory is not None:
+            kwargs["max_memory"] = max_memory
+    elif torch.device(device).type != "cpu":
+        kwargs["device_map"] = {"": device}  # weights go to the device as they are read
     model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
     family = family_of(model)
-    tokenizer = AutoTokenizer.from_pretrained(folder, **tok_kwargs)
-    if device_map is None:
-        model = model.to(device)
+    placed = set(getattr(model, "hf_device_map", {}).values())
+    if "disk" in placed:
+        raise ValueError(
+            "the device map put blocks on disk: FLOW prunes weights in place and needs every "
+            "block in GPU or host memory; allow more --max-memory"
+        )
+    if tokenizer is None:
+        tokenizer = load_tokenizer(path)
     model.eval()
     model.config.use_cache = False
     return LoadedModel(model, tokenizer, family, path.name, model_identity(path))
+
+
+def _align_hooks(module: nn.Module) -> list[object]:
+    """accelerate's AlignDevicesHook(s) attached to `module` (none when not dispatched)."""
+    hook = getattr(module, "_hf_hook", None)
+    hooks = list(getattr(hook, "hooks", ())) if hook is not None else []
+    if hook is not None and not hooks:
+        hooks = [hook]
+    return [h for h in hooks if hasattr(h, "execution_device")]
+
+
+def execution_device(block: nn.Module) -> torch.device:
+    """Where `block` computes: its dispatch hook's execution device, else its weights' device
+    (a block offloaded to host memory computes on the GPU that the hook names)."""
+    for module in block.modules():
+        for hook in _align_hooks(module):
+            if hook.execution_device is not None:
+                dev = hook.execution_device
+                return torch.device(f"cuda:{dev}" if isinstance(dev, int) else dev)
+    return next(block.parameters()).device
+
+
+def _offloaded(weights_map: object, key: str) -> torch.Tensor | None:
+    """The host tensor behind an offloaded weight, or None when it is read from disk."""
+    from accelerate.utils import OffloadedWeightsLoader, PrefixedDataset
+
+    while isinstance(weights_map, PrefixedDataset):
+        key, weights_map = weights_map.prefix + key, weights_map.dataset
+    if isinstance(weights_map, OffloadedWeightsLoader):
+        return weights_map.state_dict.get(key)
+    return weights_map.get(key)
+
+
+def stored_weight(block: nn.Module, dotted: str) -> torch.Tensor:
+    """The tensor that holds sublayer `dotted`'s weight: the parameter itself, or, when
+    accelerate offloaded the block to host memory (the parameter is on `meta` and copied in
+    at every forward), the host tensor the hook copies from. Pruning it in place lasts."""
+    linear = block.get_submodule(dotted)
+    if linear.weight.device.type != "meta":
+        return linear.weight
+    parts = dotted.split(".")
+    for depth in range(len(parts) + 1):
+        module = block.get_submodule(".".join(parts[:depth]))
+        rest = ".".join([*parts[depth:], "weight"])
+        for hook in _align_hooks(module):
+            if hook.offload and hook.weights_map is not None:
+                found = _offloaded(hook.weights_map, rest)
+                if found is not None:
+                    return found
+    raise ValueError(
+        f"{dotted}.weight is not in memory (offloaded to disk?): FLOW prunes weights in place "
+        "and needs every block in GPU or host memory"
+    )
+
+
+def sublayer_weights(block: nn.Module, family: str) -> dict[str, torch.Tensor]:
+    """Stored weight of every linear sublayer by short name, in SUBLAYERS order."""
+    return {d.rsplit(".", 1)[-1]: stored_weight(block, d) for d in SUBLAYERS[family]}

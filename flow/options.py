@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from flow.data import DEFAULT_TEXT
-from flow.models import SUBLAYERS
+from flow.models import DTYPES, SUBLAYERS, parse_max_memory
 from flow.prune import MASK_MODES, METRICS
 from flow.select import (
     DEFAULT_CANDIDATES,
@@ -72,8 +72,32 @@ def add_common(p: argparse.ArgumentParser, n_eval: int) -> None:
         default=DEFAULT_TEXT,
         help="calibration/evaluation text (default: %(default)s)",
     )
+    g.add_argument(
+        "--calib-text",
+        type=Path,
+        default=None,
+        help="calibration text of its own (calibration set s starts at token s*nsamples*seqlen "
+        "of it; default: --text, with the calibration and evaluation ranges disjoint); its "
+        "sha256 goes into every log",
+    )
     g.add_argument("--device", default="cpu", help="torch device (default: cpu)")
-    g.add_argument("--device-map", default=None, help="transformers device_map, e.g. auto")
+    g.add_argument(
+        "--dtype",
+        choices=tuple(DTYPES),
+        default="auto",
+        help="weights' dtype (statistics and metrics accumulate in float32 regardless); "
+        "auto: float32 on the CPU, bfloat16 on a GPU (default: auto)",
+    )
+    g.add_argument(
+        "--device-map",
+        default=None,
+        help="accelerate device map, e.g. auto: spread the model over every GPU and host memory",
+    )
+    g.add_argument(
+        "--max-memory",
+        default=None,
+        help="with --device-map: cap per device, e.g. 0=20GiB,cpu=60GiB",
+    )
     g.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
     g.add_argument("--nsamples", type=int, default=32, help="calibration windows (default: 32)")
     g.add_argument("--seqlen", type=int, default=512, help="tokens per window (default: 512)")
@@ -224,8 +248,12 @@ def check_common(a: argparse.Namespace, P: int) -> None:
         raise ValueError(
             f"--sublayer {sub!r} is not a sublayer of any supported model: {sorted(known)}"
         )
-    if not Path(a.text).is_file():
-        raise FileNotFoundError(f"text file not found: {a.text}")
+    for path in (a.text, a.calib_text):
+        if path is not None and not Path(path).is_file():
+            raise FileNotFoundError(f"text file not found: {path}")
+    if a.max_memory is not None and a.device_map is None:
+        raise ValueError("--max-memory needs --device-map (it caps what each device may hold)")
+    parse_max_memory(a.max_memory)  # a malformed cap fails here, not after hashing
 
 
 def flow_params(a: argparse.Namespace, **over: object) -> FlowParams:

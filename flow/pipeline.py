@@ -10,7 +10,7 @@ import torch
 from tqdm import tqdm
 
 from flow.calibrate import BlockInputs, run_sequential
-from flow.models import LoadedModel, block_sublayers, decoder_blocks
+from flow.models import LoadedModel, block_sublayers, decoder_blocks, sublayer_weights
 from flow.prune import PrunePlan, prune_block, wanda_metric
 from flow.select import (
     FlowParams,
@@ -23,7 +23,7 @@ from flow.select import (
     sparsity,
     validate_candidates,
 )
-from flow.stats import minmax, outlier_locality, outlier_positions
+from flow.stats import minmax, outlier_locality, outlier_summary
 
 
 @dataclass
@@ -61,27 +61,71 @@ def hm_key(hyper_m: float) -> str:
     return f"{float(hyper_m):g}"
 
 
+@dataclass
+class PendingStats:
+    """One block's statistics while they are still on its device (see finish_stats)."""
+
+    index: int
+    params: int
+    summary: dict[str, tuple[torch.Tensor, torch.Tensor]]  # hm key -> (count, locality)
+    locality_reference: dict[str, float]
+
+
+def block_summary(
+    index: int,
+    weights: dict[str, torch.Tensor],
+    sq_mean: dict[str, torch.Tensor],
+    hyper_ms: list[float],
+    reference_at: list[float] | None = None,
+) -> PendingStats:
+    """O and D of |W| * sqrt(s) over the whole block (all sublayers flattened in order),
+    computed on the block's device; nothing comes to the host (but the reference variant)."""
+    metric = torch.cat([wanda_metric(w, sq_mean[name]).ravel() for name, w in weights.items()])
+    summary = {hm_key(hm): outlier_summary(metric, hm) for hm in hyper_ms}
+    # The authors' O(n^2) variant stays on the host (only `flow analyze` asks for it).
+    reference = {
+        hm_key(hm): outlier_locality(metric.cpu().numpy(), hm, "reference")
+        for hm in reference_at or []
+    }
+    return PendingStats(index, int(metric.numel()), summary, reference)
+
+
+def finish_stats(pending: list[PendingStats]) -> list[BlockStats]:
+    """BlockStats of every pending block, their scalars brought to the host in one transfer."""
+    scalars = [t for p in pending for pair in p.summary.values() for t in pair]
+    values = iter(to_host(scalars))
+    out: list[BlockStats] = []
+    for p in pending:
+        stats = BlockStats(p.index, p.params, {}, {}, {}, p.locality_reference)
+        for k in p.summary:
+            stats.n_outliers[k] = int(next(values))
+            stats.outlier_ratio[k] = 100.0 * stats.n_outliers[k] / p.params
+            stats.locality[k] = next(values)
+        out.append(stats)
+    return out
+
+
 def block_stats(
     index: int,
     sublayers: dict[str, torch.nn.Linear],
     sq_mean: dict[str, torch.Tensor],
     hyper_ms: list[float],
     reference_at: list[float] | None = None,
+    weights: dict[str, torch.Tensor] | None = None,
 ) -> BlockStats:
-    """O and D of |W| * sqrt(s) over the whole block (all sublayers flattened in order)."""
-    metric = np.concatenate(
-        [wanda_metric(lin.weight, sq_mean[name]).ravel() for name, lin in sublayers.items()]
-    )
-    stats = BlockStats(index, int(metric.size), {}, {}, {})
-    for hm in hyper_ms:
-        k = hm_key(hm)
-        n_out = int(outlier_positions(metric, hm).size)
-        stats.n_outliers[k] = n_out
-        stats.outlier_ratio[k] = 100.0 * n_out / metric.size
-        stats.locality[k] = outlier_locality(metric, hm, "exact")
-    for hm in reference_at or []:
-        stats.locality_reference[hm_key(hm)] = outlier_locality(metric, hm, "reference")
-    return stats
+    """One block's BlockStats at once (`weights`: stored weights, default the sublayers')."""
+    stored = weights or {name: lin.weight for name, lin in sublayers.items()}
+    return finish_stats([block_summary(index, stored, sq_mean, hyper_ms, reference_at)])[0]
+
+
+def to_host(values: list[torch.Tensor | int]) -> list[float]:
+    """Scalars left on the device(s) during a pass, brought to the host in one transfer
+    (float64: exact for counts below 2**53)."""
+    if not values:
+        return []
+    tensors = [torch.as_tensor(v) for v in values]
+    device = tensors[0].device
+    return torch.stack([t.to(device, torch.float64) for t in tensors]).tolist()
 
 
 def collect_stats(
@@ -91,15 +135,17 @@ def collect_stats(
     hyper_ms: list[float],
     reference_at: list[float] | None = None,
 ) -> list[BlockStats]:
-    """Dense statistics pass: block-by-block, O and D of |W| * sqrt(s) over each whole block."""
-    out: list[BlockStats] = []
+    """Dense statistics pass: block-by-block, O and D of |W| * sqrt(s) over each whole block,
+    computed on each block's device; the numbers come to the host once, after the pass."""
+    pending: list[PendingStats] = []
 
     def visit(inp: BlockInputs) -> bool:
-        out.append(block_stats(inp.index, inp.sublayers, inp.sq_mean, hyper_ms, reference_at))
+        weights = {name: inp.weight(name) for name in inp.sublayers}
+        pending.append(block_summary(inp.index, weights, inp.sq_mean, hyper_ms, reference_at))
         return False
 
     run_sequential(lm, calib, batch, visit, desc="statistics")
-    return out
+    return finish_stats(pending)
 
 
 def selection_summary(
@@ -282,22 +328,26 @@ def prune_model(
     blocks = decoder_blocks(lm.model, lm.family)
     if len(plan.patterns) != len(blocks):
         raise ValueError(f"plan has {len(plan.patterns)} patterns for {len(blocks)} blocks")
-    zeros: list[float] = []
+    kept_counts: list[torch.Tensor | int] = []  # per block; on its device until the end
+    totals: list[int] = []
     n_masks = 0
 
     def visit(inp: BlockInputs) -> bool:
         nonlocal n_masks
         n, m = plan.patterns[inp.index]
-        total = kept_total = 0
+        total = 0
+        kept_total: torch.Tensor | int = 0
         wanted = capture.names(inp.index, list(inp.sublayers)) if capture else []
-        masks = prune_block(inp.sublayers, n, m, plan, inp.sq_mean, inp.hessian)
-        for name, lin in inp.sublayers.items():
+        weights = {name: inp.weight(name) for name in inp.sublayers}
+        masks = prune_block(inp.sublayers, n, m, plan, inp.sq_mean, inp.hessian, weights)
+        for name in inp.sublayers:
+            weight = weights[name]
             mask = masks[name]
             n_masks += 1
-            if on_mask is not None:
-                on_mask(mask, n, m)
-            total += mask.size
-            kept_total += int(mask.sum())
+            if on_mask is not None:  # a host copy per sublayer, only for the latency tally
+                on_mask(mask.cpu().numpy(), n, m)
+            total += mask.numel()
+            kept_total = kept_total + mask.sum()
             if name in wanted:
                 rows = slice(0, capture.max_cout or None)
                 capture.kept.append(
@@ -306,12 +356,13 @@ def prune_model(
                         "sublayer": name,
                         "n": n,
                         "m": m,
-                        "weight": lin.weight[rows].detach().float().cpu().numpy(),
-                        "mask": mask[rows].copy(),
-                        "act": inp.sample[name][: capture.tokens].numpy(),
+                        "weight": weight[rows].detach().float().cpu().numpy(),
+                        "mask": mask[rows].cpu().numpy(),
+                        "act": inp.sample[name][: capture.tokens].cpu().numpy(),
                     }
                 )
-        zeros.append(1.0 - kept_total / total)
+        kept_counts.append(kept_total)
+        totals.append(total)
         return n != m
 
     if plan.needs_data or capture is not None:
@@ -328,7 +379,9 @@ def prune_model(
     else:
         for index, block in enumerate(tqdm(blocks, desc="prune magnitude", unit="block")):
             subs = block_sublayers(block, lm.family)
-            visit(BlockInputs(index, block, subs, {}, {}))
+            stored = sublayer_weights(block, lm.family)
+            visit(BlockInputs(index, block, subs, {}, {}, weights=stored))
+    zeros = [1.0 - k / t for k, t in zip(to_host(kept_counts), totals, strict=True)]
     params = [
         sum(lin.weight.numel() for lin in block_sublayers(b, lm.family).values()) for b in blocks
     ]
@@ -339,7 +392,7 @@ def prune_model(
 def snapshot_weights(lm: LoadedModel) -> list[dict[str, torch.Tensor]]:
     """Copies of every prunable weight, so several methods can run on one loaded model."""
     return [
-        {name: lin.weight.detach().clone() for name, lin in block_sublayers(b, lm.family).items()}
+        {name: w.detach().clone() for name, w in sublayer_weights(b, lm.family).items()}
         for b in decoder_blocks(lm.model, lm.family)
     ]
 
@@ -347,5 +400,5 @@ def snapshot_weights(lm: LoadedModel) -> list[dict[str, torch.Tensor]]:
 @torch.no_grad()
 def restore_weights(lm: LoadedModel, snapshot: list[dict[str, torch.Tensor]]) -> None:
     for block, saved in zip(decoder_blocks(lm.model, lm.family), snapshot, strict=True):
-        for name, lin in block_sublayers(block, lm.family).items():
-            lin.weight.copy_(saved[name])
+        for name, weight in sublayer_weights(block, lm.family).items():
+            weight.copy_(saved[name])

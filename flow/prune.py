@@ -1,16 +1,20 @@
 """N:M pruning of one block's sublayers: Wanda, magnitude or SparseGPT (reconstruction), with
-standard or pair-shared masks."""
+standard or pair-shared masks.
+
+Metrics and standard masks are computed in float32 on the block's compute device whatever
+the weights' dtype; pair-shared masks go through golden.masks on the host. Masks are bool
+tensors on that device."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from flow.sparsegpt import sparsegpt_prune
-from golden.masks import nm_mask, pair_shared_mask
+from golden.masks import pair_shared_mask
 
 # "sparsegpt" also updates the kept weights (OBS reconstruction on the calibration Hessian).
 METRICS = ("wanda", "magnitude", "sparsegpt")
@@ -37,18 +41,38 @@ class PrunePlan:
             raise ValueError(f"unknown mask mode {self.mask_mode!r}: use one of {MASK_MODES}")
 
 
-def wanda_metric(weight: torch.Tensor, sq_mean: torch.Tensor) -> np.ndarray:
-    """|W| * sqrt(mean x^2) per input feature, broadcast over output rows."""
-    w = weight.detach().float().cpu()
-    return (w.abs() * torch.sqrt(sq_mean.float().cpu())[None, :]).numpy()
+def wanda_metric(weight: torch.Tensor, sq_mean: torch.Tensor) -> torch.Tensor:
+    """|W| * sqrt(mean x^2) per input feature, broadcast over output rows: float32, on the
+    device of `sq_mean` (the block's compute device; an offloaded weight is copied there)."""
+    w = weight.detach().to(device=sq_mean.device, dtype=torch.float32)
+    return w.abs() * torch.sqrt(sq_mean.float())[None, :]
 
 
-def layer_mask(metric: np.ndarray, n: int, m: int, mode: str, c_tile: int) -> np.ndarray:
-    """Bool keep-mask from golden.masks (the one implementation shared with the golden model)."""
+def nm_mask_torch(metric: torch.Tensor, n: int, m: int) -> torch.Tensor:
+    """golden.masks.nm_mask on the metric's device: keep the `n` largest of every row's group
+    of `m`, ties to the lower index, K padded to a multiple of `m` (padding sorts last)."""
+    if metric.ndim != 2:
+        raise ValueError(f"metric must be 2-D (rows, K), got shape {tuple(metric.shape)}")
+    if not 1 <= n <= m:
+        raise ValueError(f"need 1 <= n <= m, got {n}:{m}")
+    rows, k = metric.shape
+    if n == m:
+        return torch.ones(rows, k, dtype=torch.bool, device=metric.device)
+    g = F.pad(metric, (0, -k % m), value=-torch.inf).reshape(rows, -1, m)
+    # A stable descending sort keeps equal entries in index order, as golden's argsort does.
+    top = torch.sort(g, dim=-1, descending=True, stable=True).indices[..., :n]
+    mask = torch.zeros(g.shape, dtype=torch.bool, device=metric.device).scatter_(-1, top, True)
+    return mask.reshape(rows, -1)[:, :k]
+
+
+def layer_mask(metric: torch.Tensor, n: int, m: int, mode: str, c_tile: int) -> torch.Tensor:
+    """Bool keep-mask on the metric's device. Standard: nm_mask_torch (tested equal to
+    golden.masks.nm_mask); pair-shared: golden.masks itself, on the host."""
     if mode == "standard":
-        return nm_mask(metric, n, m)
+        return nm_mask_torch(metric, n, m)
     if mode == "pair-shared":
-        return pair_shared_mask(metric, n, m, c_tile)
+        host = pair_shared_mask(metric.detach().cpu().numpy(), n, m, c_tile)
+        return torch.from_numpy(host).to(metric.device)
     raise ValueError(f"unknown mask mode {mode!r}")
 
 
@@ -60,25 +84,31 @@ def prune_sublayer(
     plan: PrunePlan,
     sq_mean: torch.Tensor | None,
     hessian: torch.Tensor | None = None,
-) -> np.ndarray:
+    weight: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Zero the pruned weights in place (SparseGPT: and update the kept ones); return the
-    keep-mask."""
+    keep-mask (bool, on the device where the metric was computed). `weight` is the stored
+    tensor (models.stored_weight) when the parameter itself is offloaded; by default the
+    sublayer's own weight."""
+    w = linear.weight if weight is None else weight
     if plan.metric == "sparsegpt":
         if hessian is None:
             raise ValueError("sparsegpt pruning needs the calibration Hessian")
-        new, mask = sparsegpt_prune(linear.weight, hessian, n, m, plan.mask_mode, plan.c_tile)
-        linear.weight.copy_(new.to(linear.weight.dtype))
-        return mask
+        # On the Hessian's device (the block's compute device), also for an offloaded weight.
+        new, mask = sparsegpt_prune(
+            w.detach().to(hessian.device), hessian, n, m, plan.mask_mode, plan.c_tile
+        )
+        w.copy_(new.to(device=w.device, dtype=w.dtype))
+        return torch.from_numpy(mask).to(hessian.device)
     if plan.metric == "wanda":
         if sq_mean is None:
             raise ValueError("wanda pruning needs calibration statistics")
-        metric = wanda_metric(linear.weight, sq_mean)
+        metric = wanda_metric(w, sq_mean)
     else:
-        metric = linear.weight.detach().float().abs().cpu().numpy()
+        metric = w.detach().float().abs()
     mask = layer_mask(metric, n, m, plan.mask_mode, plan.c_tile)
-    if not mask.all():
-        keep = torch.from_numpy(mask).to(linear.weight.device)
-        linear.weight.mul_(keep.to(linear.weight.dtype))
+    if n != m:
+        w.mul_(mask.to(device=w.device, dtype=w.dtype))
     return mask
 
 
@@ -90,15 +120,18 @@ def prune_block(
     plan: PrunePlan,
     sq_mean: dict[str, torch.Tensor],
     hessian: dict[str, torch.Tensor],
-) -> dict[str, np.ndarray]:
-    """Prune every sublayer of one block to n:m; keep-masks by sublayer name.
+    weights: dict[str, torch.Tensor] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Prune every sublayer of one block to n:m; keep-masks by sublayer name. `weights`: the
+    stored weights (models.sublayer_weights), by default the sublayers' own.
 
     SparseGPT prunes the sublayers that share an input (one Hessian object: q/k/v, gate/up)
     as one row-stacked matrix: rows are independent in OBS, so this is the same result in
     fewer, larger steps. Pair-shared tiles must not straddle two sublayers, so stacking needs
     every part's row count to be a multiple of the column tile.
     """
-    masks: dict[str, np.ndarray] = {}
+    stored = weights or {name: lin.weight for name, lin in sublayers.items()}
+    masks: dict[str, torch.Tensor] = {}
     if plan.metric == "sparsegpt" and n != m:
         groups: dict[int, list[str]] = {}
         for name in sublayers:
@@ -106,25 +139,27 @@ def prune_block(
                 raise ValueError(f"sparsegpt pruning needs the calibration Hessian of {name}")
             groups.setdefault(id(hessian[name]), []).append(name)
         for names in groups.values():
-            rows = [sublayers[k].weight.shape[0] for k in names]
+            rows = [stored[k].shape[0] for k in names]
             stack = len(names) > 1 and (
                 plan.mask_mode == "standard" or all(r % plan.c_tile == 0 for r in rows)
             )
             if not stack:
                 for k in names:
-                    masks[k] = prune_sublayer(sublayers[k], n, m, plan, None, hessian[k])
+                    masks[k] = prune_sublayer(sublayers[k], n, m, plan, None, hessian[k], stored[k])
                 continue
-            weight = torch.cat([sublayers[k].weight for k in names])
-            new, mask = sparsegpt_prune(
-                weight, hessian[names[0]], n, m, plan.mask_mode, plan.c_tile
-            )
+            h = hessian[names[0]]
+            weight = torch.cat([stored[k].detach().to(h.device) for k in names])
+            new, mask = sparsegpt_prune(weight, h, n, m, plan.mask_mode, plan.c_tile)
+            keep = torch.from_numpy(mask).to(h.device)
             lo = 0
             for k, r in zip(names, rows, strict=True):
-                lin = sublayers[k]
-                lin.weight.copy_(new[lo : lo + r].to(lin.weight.dtype))
-                masks[k] = mask[lo : lo + r]
+                w = stored[k]
+                w.copy_(new[lo : lo + r].to(device=w.device, dtype=w.dtype))
+                masks[k] = keep[lo : lo + r]
                 lo += r
         return {k: masks[k] for k in sublayers}
     for name, lin in sublayers.items():
-        masks[name] = prune_sublayer(lin, n, m, plan, sq_mean.get(name), hessian.get(name))
+        masks[name] = prune_sublayer(
+            lin, n, m, plan, sq_mean.get(name), hessian.get(name), stored[name]
+        )
     return masks

@@ -15,7 +15,13 @@ import torch
 from flow.calibrate import KEEP_TOKENS
 from flow.data import Windows, make_windows
 from flow.export import code_version
-from flow.models import LoadedModel, default_model_path, load_model
+from flow.models import (
+    LoadedModel,
+    default_model_path,
+    load_model,
+    load_tokenizer,
+    parse_max_memory,
+)
 from flow.options import check_common
 from flow.pipeline import Selection
 from flow.select import validate_candidates
@@ -49,17 +55,28 @@ def setup(a: argparse.Namespace, n_eval: int | None = None) -> Context:
     t0 = time.perf_counter()
     torch.set_num_threads(a.threads)
     hw = check_options(a)  # fail before the slow load
-    print(f"loading model {a.model or default_model_path()} ...", flush=True)
-    lm = load_model(a.model, device=a.device, device_map=a.device_map)
+    # Texts are tokenised and their lengths checked before the (slow, large) model loads.
+    tokenizer = load_tokenizer(a.model)
     n = a.eval_windows if n_eval is None else n_eval
-    windows = make_windows(lm.tokenizer, a.text, a.nsamples, a.seqlen, n, a.eval_start, a.calib_set)
+    windows = make_windows(
+        tokenizer, a.text, a.nsamples, a.seqlen, n, a.eval_start, a.calib_set, a.calib_text
+    )
+    print(f"loading model {a.model or default_model_path()} ...", flush=True)
+    max_memory = parse_max_memory(a.max_memory)
+    lm = load_model(a.model, a.device, a.device_map, a.dtype, max_memory, tokenizer)
     spec = windows.spec
     print(
-        f"{lm.family} model, {spec.total_tokens} tokens in {spec.text_path}; calibration "
-        f"tokens {spec.calib_range}, evaluation tokens {spec.eval_range}, seqlen {spec.seqlen}",
+        f"{lm.family} model ({weights_dtype(lm)}), {spec.total_tokens} tokens in "
+        f"{spec.text_path}; calibration tokens {spec.calib_range} of {spec.calib_text_path} "
+        f"(sha256 {spec.calib_text_sha256[:12]}), evaluation tokens {spec.eval_range}, "
+        f"seqlen {spec.seqlen}",
         flush=True,
     )
     return Context(lm, windows, hw, t0)
+
+
+def weights_dtype(lm: LoadedModel) -> str:
+    return str(next(lm.model.parameters()).dtype).removeprefix("torch.")
 
 
 def print_selection(sel: Selection) -> None:
@@ -98,6 +115,7 @@ def base_log(ctx: Context, a: argparse.Namespace) -> dict:
         "model": ctx.lm.name,
         "family": ctx.lm.family,
         "model_identity": ctx.lm.identity,
+        "dtype": weights_dtype(ctx.lm),
         "windows": ctx.windows.spec.as_dict(),
         "hw_config": ctx.hw.params(),
         "args": {k: str(v) for k, v in vars(a).items() if k != "func"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 # The authors' code looks at only this many outliers (O(n^2) distance matrix).
 REFERENCE_SUBSET = 10_000
@@ -69,3 +70,25 @@ def minmax(values: np.ndarray) -> np.ndarray:
     if span <= 0:
         return np.full_like(v, 0.5)
     return (v - v.min()) / span
+
+
+def outlier_summary(metric: torch.Tensor, hyper_m: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """outlier_positions(...).size and outlier_locality(..., "exact") on the metric's device,
+    without a host round trip: (count as int64, locality as float64), both 0-dim tensors.
+
+    The threshold compares in float64 as the NumPy version does; the mean pairwise distance
+    uses the same sorted-order identity, with each outlier's rank taken from a running count
+    instead of gathering the positions (gathering would need the count on the host)."""
+    flat = metric.detach().reshape(-1)
+    if flat.numel() == 0:
+        raise ValueError("empty metric")
+    mean = flat.sum(dtype=torch.float64) / flat.numel()
+    outlier = flat > (hyper_m * mean).reshape(1)  # a 1-element tensor promotes to float64
+    n = outlier.sum()
+    rank = torch.cumsum(outlier, 0, dtype=torch.float64) - 1.0  # rank among outliers
+    pos = torch.arange(flat.numel(), device=flat.device, dtype=torch.float64)
+    nf = n.double()
+    total = torch.where(outlier, pos * (2.0 * rank - (nf - 1.0)), 0.0).sum()
+    pairs = nf * (nf - 1.0) / 2.0
+    locality = torch.where(n >= 2, pairs / total.clamp_min(1e-300), 0.0)
+    return n, locality

@@ -13,7 +13,7 @@ import numpy as np
 
 from golden.config import HwConfig
 from golden.mapper import LayerMapping, TileImage, gather_activations
-from golden.reference import wrap_signed
+from golden.reference import reference_matmul, wrap_signed
 
 
 def _fits(v: np.ndarray, bits: int, what: str) -> None:
@@ -65,11 +65,81 @@ def structured_forward(tile: TileImage, rows: np.ndarray, cfg: HwConfig) -> np.n
     return acc
 
 
-def layer_forward(mapping: LayerMapping, x: np.ndarray, cfg: HwConfig) -> np.ndarray:
-    """All jobs of a layer: x (T, K) -> int64 (T, Cout), each output wrapped to ACC bits."""
+def _image_weights(tile: TileImage, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(column, input index, weight) of every non-zero cell that reads a real activation.
+
+    Cell (pass, p, r, c) multiplies activation 2q + b of the group at window (pass, r, set of
+    p), exactly as `distribute` routes it; a pair select q >= M_hw/2, an empty window or an
+    input index in the K padding reads zero, so such cells contribute nothing.
+    """
+    q = tile.q if tile.q.ndim == 4 else np.broadcast_to(tile.q[..., None], tile.meta.shape)
+    ps, p, r, c = np.nonzero(tile.weight)
+    group = tile.window[ps, r, p // tile.n_hw].astype(np.int64)
+    pair = q[ps, p, r, c].astype(np.int64)
+    col_k = group * tile.m_hw + 2 * pair + tile.meta[ps, p, r, c]
+    live = (group >= 0) & (pair < tile.m_hw // 2) & (col_k < k)
+    return c[live], col_k[live], tile.weight[ps, p, r, c][live]
+
+
+def _dense_from_cells(
+    rows: np.ndarray, cols: np.ndarray, w: np.ndarray, shape: tuple
+) -> np.ndarray:
+    """Sum the cells' weights into a dense int64 matrix (cells sharing an entry add up)."""
+    flat = np.bincount(rows * shape[1] + cols, weights=w, minlength=shape[0] * shape[1])
+    return flat.astype(np.int64).reshape(shape)  # sums of int8 weights: exact in float64
+
+
+def _layer_cells(mapping: LayerMapping) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(output channel, input index, weight) of every live cell of every tile of a layer.
+
+    The same routing as `_image_weights`, on the tiles' images stacked along the pass axis
+    and indexed flat (one vectorised pass over the layer instead of one per tile).
+    """
+    tiles = mapping.tiles
+    weight = np.concatenate([t.weight.ravel() for t in tiles])
+    meta = np.concatenate([t.meta.ravel() for t in tiles])
+    q = np.concatenate([t.q.ravel() for t in tiles])
+    window = np.concatenate([t.window.ravel() for t in tiles])
+    _, P, R, C = tiles[0].weight.shape
+    sets = tiles[0].window.shape[2]
+    tile_of = np.repeat(np.arange(len(tiles)), [t.passes for t in tiles])
+    cell = np.flatnonzero(weight)
+    c = cell % C
+    prow = cell // C  # (pass, p, r) row of the cell
+    r, p, ps = prow % R, (prow // R) % P, prow // (R * P)
+    group = window[(ps * R + r) * sets + p // mapping.n_hw].astype(np.int64)
+    pair = (q[cell] if tiles[0].q.ndim == 4 else q[prow]).astype(np.int64)
+    col_k = group * mapping.m_hw + 2 * pair + meta[cell]
+    tile = tile_of[ps]
+    cols = np.array([t.cols for t in tiles])[tile]
+    live = (group >= 0) & (pair < mapping.m_hw // 2) & (col_k < mapping.k) & (c < cols)
+    col_start = np.array([t.col_start for t in tiles])[tile]
+    return (col_start + c)[live], col_k[live], weight[cell][live]
+
+
+def tile_weight_matrix(tile: TileImage, k: int, cfg: HwConfig) -> np.ndarray:
+    """The dense int64 (C, K) matrix one job computes, rebuilt from its images only."""
+    c, col_k, w = _image_weights(tile, k)
+    return _dense_from_cells(c, col_k, w, (tile.weight.shape[3], k))
+
+
+def layer_forward(
+    mapping: LayerMapping, x: np.ndarray, cfg: HwConfig, stages: bool = False
+) -> np.ndarray:
+    """All jobs of a layer: x (T, K) -> int64 (T, Cout), each output wrapped to ACC bits.
+
+    Computed from the tile images only. By default each tile's images are turned back into
+    the dense matrix the job computes (`tile_weight_matrix`) and one exact matmul runs per
+    layer: the RTL's adder trees never overflow (`structured_forward` proves the widths) and
+    wrapping once equals wrapping per pass, so the result is bit-identical. `stages=True` runs
+    the stage-by-stage model (`structured_forward`) per tile instead: slower, for width proofs.
+    """
     xa = np.asarray(x)
     if xa.ndim != 2 or xa.shape[1] != mapping.k:
         raise ValueError(f"x must be (T, K={mapping.k}), got {xa.shape}")
+    if not stages:
+        dense = _dense_from_cells(*_layer_cells(mapping), (mapping.cout, mapping.k))
+        return reference_matmul(dense, xa, acc_bits=cfg.ACC)
     y = np.zeros((xa.shape[0], mapping.cout), np.int64)
     for tile in mapping.tiles:
         rows = gather_activations(tile, xa, cfg)

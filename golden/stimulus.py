@@ -12,6 +12,7 @@ import math
 import os
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,20 +186,24 @@ def _header_field(hdr: dict, key: str, kind: type | tuple[type, ...], where: str
 def load_stimulus(path: Path) -> Stimulus:
     """Read and validate a stimulus file; `StimulusError` names the layer and the problem."""
     path = Path(path)
+    # Empty, truncated, text or CRC-corrupt files fail inside numpy/zipfile with EOFError,
+    # BadZipFile, a pickle ValueError or zlib.error: each becomes a StimulusError naming the file.
+    unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
     try:
         z = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile) as e:
-        raise StimulusError(f"{path}: not a readable .npz: {e}") from None
+    except unreadable as e:
+        raise StimulusError(f"{path}: not a readable .npz stimulus: {e}") from None
     if not isinstance(z, np.lib.npyio.NpzFile):
         raise StimulusError(f"{path}: a single .npy array, not an .npz stimulus")
     with z:
         try:
             return _parse(z, path)
-        except ValueError as e:  # pickled or corrupt members
-            if isinstance(e, StimulusError):
-                raise
+        except StimulusError as e:
+            text = str(e)
+            raise (e if text.startswith(str(path)) else StimulusError(f"{path}: {text}")) from None
+        except unreadable as e:  # pickled or corrupt members
             raise StimulusError(f"{path}: unreadable member: {e}") from None
 
 

@@ -44,3 +44,18 @@ def pytest_configure(config: pytest.Config) -> None:
     # Icarus-only machines: run_cocotb raises with the fix when Verilator is needed.
     with contextlib.suppress(ToolchainError):
         apply_simulator_env("verilator")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`pytest tb/core -k <cocotb test>` selects the case whose simulator run holds that test.
+
+    A case of tb/core/test_core.py or tb/fast/test_fast.py runs a group of cocotb tests
+    (the module's GROUPS); their names become keywords of the case.
+    """
+    for item in items:
+        groups = getattr(getattr(item, "module", None), "GROUPS", None)
+        callspec = getattr(item, "callspec", None)
+        if isinstance(groups, dict) and callspec is not None:
+            group = callspec.params.get("group")
+            if group in groups:
+                item.extra_keyword_matches.update(groups[group])

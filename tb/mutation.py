@@ -139,6 +139,7 @@ def run_mutant(mutant: Mutant, config: str, seed: int, work: Path) -> Outcome:
         FLEXCIM_RTL_DIR=str(rtl_copy),
         FLEXCIM_SIM_BUILD=str(work / mutant.name / "sim_build"),
         SIM="verilator",
+        CONFIG=config,
         CORE_CONFIGS=config,
         COCOTB_RANDOM_SEED=str(seed),
         FLEXCIM_COVERAGE="0",
@@ -172,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default="small")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - {m.name for m in MUTANTS})
+    if unknown:
+        parser.error(f"unknown mutant(s) {unknown}; choose from {[m.name for m in MUTANTS]}")
     outcomes = run_all(args.names, args.config, args.seed)
     print("\n| mutant | what it breaks | result | first failing check | s |")
     print("|---|---|---|---|---|")

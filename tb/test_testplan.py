@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from tb.core.test_core import GROUPS
+from tb.core.run import GROUPS
 
 TB = Path(__file__).resolve().parent
 ROOT = TB.parent

@@ -68,6 +68,8 @@ def _run_key(a: argparse.Namespace, seed: int, metric: str, mask: str, label: st
         for k in (
             "model",
             "text",
+            "calib_text",
+            "dtype",
             "nsamples",
             "seqlen",
             "eval_windows",
@@ -132,7 +134,14 @@ def cmd_eval(a: argparse.Namespace) -> int:
         rows = [dense]
     for seed in range(a.first_seed, a.first_seed + a.seeds):
         win = make_windows(
-            lm.tokenizer, a.text, a.nsamples, a.seqlen, a.eval_windows, a.eval_start, seed
+            lm.tokenizer,
+            a.text,
+            a.nsamples,
+            a.seqlen,
+            a.eval_windows,
+            a.eval_start,
+            seed,
+            a.calib_text,
         )
         if win.spec.eval_range != eval_range:
             raise ValueError(

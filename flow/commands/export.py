@@ -10,9 +10,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from flow.commands.select import add_method
+from flow.data import texts_sha256
 from flow.export import build_stimulus, cache_key, cached, code_version
 from flow.methods import cost_table, run_stats, select_method
-from flow.models import default_model_path, file_sha256, model_identity
+from flow.models import default_model_path, model_identity
 from flow.options import add_common, add_pruner, candidates_text
 from flow.pipeline import ExportCapture, prune_model
 from flow.prune import PrunePlan
@@ -25,6 +26,7 @@ _KEYED = (
     "seqlen",
     "eval_start",
     "calib_set",
+    "dtype",
     "hw_config",
     "target",
     "method",
@@ -66,7 +68,7 @@ def cmd_export(a: argparse.Namespace) -> int:
     if not model_path.exists():
         raise FileNotFoundError(f"model path does not exist: {model_path}")
     key = cache_key(
-        model_identity(model_path)["sha256"], file_sha256(Path(a.text)), export_options(a)
+        model_identity(model_path)["sha256"], texts_sha256(a.text, a.calib_text), export_options(a)
     )
     out_dir = Path(a.out_dir)
     target = out_dir / f"{model_path.stem}-{key[:12]}.npz"

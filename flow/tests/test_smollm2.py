@@ -44,7 +44,8 @@ def test_smollm2_measured_cost_keeps_block0_densest() -> None:
     lm = load_model(default_model_path())
     win = make_windows(lm.tokenizer, DEFAULT_TEXT, 4, 128, 0)
     cands = measured_candidates(4)
-    table = measure_costs(lm, win.calib, 4, cands, operating_point(cands, 0.5), PrunePlan([]), 2)
+    op = operating_point(cands, 0.5)
+    table = measure_costs(lm, win.calib, 4, cands, op, PrunePlan([]), 2, 128)
     costs = table.matrix
     sens = costs[:, cands.index((1, 8))] - costs[:, cands.index((4, 4))]
     assert int(sens.argmax()) == 0

@@ -73,10 +73,12 @@ def test_structured_equals_reference_10k() -> None:
         cout, k, tokens = (int(v) for v in rng.integers(1, [2 * cfg.C + 1, 80, 5]))
         w, x = _case(rng, cfg, n, m, mask_mode, cout, k, tokens, worst)
         mapping = map_layer(w, n, m, cfg, map_mode)
-        got = layer_forward(mapping, x, cfg)
+        got = layer_forward(mapping, x, cfg, stages=True)
         exact = reference_matmul(w, x)
         want = reference_matmul(w, x, acc_bits=cfg.ACC)
         assert np.array_equal(got, want), (cfg, n, m, mask_mode, map_mode, cout, k, tokens)
+        fast = layer_forward(mapping, x, cfg)  # dense matrix rebuilt from the images
+        assert np.array_equal(fast, want), ("image rebuild", cfg, n, m, map_mode, cout, k)
         multi_pass += max(mapping.passes) > 1
         wrapped += not np.array_equal(exact, want)
         seen.add((cfg.P, cfg.R, cfg.C, n, m))
@@ -122,8 +124,10 @@ def test_structured_equals_reference_property(
     patterns = supported_patterns(P)
     n, m = patterns[pattern_i % len(patterns)]
     w, x = _case(np.random.default_rng(seed), cfg, n, m, mask_mode, cout, k, tokens)
-    got = layer_forward(map_layer(w, n, m, cfg, map_mode), x, cfg)
-    assert np.array_equal(got, reference_matmul(w, x, acc_bits=cfg.ACC))
+    mapping = map_layer(w, n, m, cfg, map_mode)
+    want = reference_matmul(w, x, acc_bits=cfg.ACC)
+    assert np.array_equal(layer_forward(mapping, x, cfg, stages=True), want)
+    assert np.array_equal(layer_forward(mapping, x, cfg), want)
 
 
 def test_stale_lanes_cannot_leak() -> None:
@@ -167,3 +171,18 @@ def test_rows_shape_checked() -> None:
     tile = map_layer(np.ones((4, 2), np.int8) * np.array([1, 0], np.int8), 1, 2, cfg).tiles[0]
     with pytest.raises(ValueError, match="lanes"):
         structured_forward(tile, np.zeros((1, 1, 4, 7), np.int8), cfg)
+
+
+def test_image_rebuild_reads_only_the_images() -> None:
+    """layer_forward's fast path sees what the RTL sees: corrupt one image cell, the result
+    changes exactly as the stage-by-stage model's does."""
+    cfg = HwConfig(P=4, R=4, C=4)
+    rng = np.random.default_rng(3)
+    w, x = _case(rng, cfg, 2, 4, "per-channel", 6, 40, 3)
+    mapping = map_layer(w, 2, 4, cfg)
+    tile = mapping.tiles[0]
+    cell = tuple(int(i) for i in np.argwhere(tile.weight != 0)[0])
+    tile.meta[cell] ^= 1  # the cell now multiplies the other element of its pair
+    fast, staged = layer_forward(mapping, x, cfg), layer_forward(mapping, x, cfg, stages=True)
+    assert np.array_equal(fast, staged)
+    assert not np.array_equal(fast, reference_matmul(w, x, acc_bits=cfg.ACC))

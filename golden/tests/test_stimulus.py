@@ -157,6 +157,33 @@ def test_load_refuses_pickle_and_garbage(tmp_path: Path) -> None:
         load_stimulus(path)
 
 
+def _corrupt_member(data: bytes) -> bytes:
+    """Flip one byte inside the first member's compressed/stored data (CRC then fails)."""
+    out = bytearray(data)
+    name_len = int.from_bytes(out[26:28], "little")
+    extra_len = int.from_bytes(out[28:30], "little")
+    out[30 + name_len + extra_len + 20] ^= 0xFF
+    return bytes(out)
+
+
+@pytest.mark.parametrize("kind", ["empty", "text", "truncated", "crc"])
+def test_unreadable_files_name_the_file(tmp_path: Path, kind: str) -> None:
+    """Every unreadable file raises StimulusError naming it, never a raw zipfile/EOF error."""
+    path = tmp_path / f"{kind}.npz"
+    save_stimulus(path, _stim())
+    data = path.read_bytes()
+    path.write_bytes(
+        {
+            "empty": b"",
+            "text": b"layer,n,m\nq_proj,2,4\n",
+            "truncated": data[: len(data) // 2],
+            "crc": _corrupt_member(data),
+        }[kind]
+    )
+    with pytest.raises(StimulusError, match=str(path)):
+        load_stimulus(path)
+
+
 def test_saved_file_mode_follows_umask(tmp_path: Path) -> None:
     """Atomic save goes through mkstemp (0600); the final file must be readable like any other."""
     stim = synthetic_stimulus(np.random.default_rng(3), [(2, 4)], cout=4, k=8, tokens=2)

@@ -16,14 +16,15 @@ from cocotb.handle import SimHandleBase
 from cocotb.triggers import FallingEdge
 
 from tb.blocks.sim import pack, start_clock_and_reset, unpack
-from tb.blocks.tiles import config_from_env, make_tile, patterns, products
+from tb.blocks.tiles import make_tile, patterns, products
+from tb.common.params import built_config
 
 
 def _sets(rng: np.random.Generator, n_in: int, iw: int, lanes: int) -> list[np.ndarray]:
     lo, hi = -(1 << (iw - 1)), 1 << (iw - 1)
     sets = [np.full((lanes, n_in), lo), np.full((lanes, n_in), hi - 1)]
     sets += [rng.integers(lo, hi, (lanes, n_in)) for _ in range(40)]
-    cfg = config_from_env()
+    cfg = built_config()
     if n_in == cfg.R and lanes == cfg.C and iw == cfg.WB + cfg.AB:
         # Column trees of a sub-macro: golden products [passes, T, P, R, C] of every pattern.
         for n, m in patterns(cfg):

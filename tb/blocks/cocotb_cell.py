@@ -8,14 +8,15 @@ from cocotb.handle import SimHandleBase
 from cocotb.triggers import FallingEdge
 
 from tb.blocks.sim import pack, start_clock_and_reset
-from tb.blocks.tiles import config_from_env, make_tile, patterns, products, slot_pairs
+from tb.blocks.tiles import make_tile, patterns, products, slot_pairs
+from tb.common.params import built_config
 
 
 @cocotb.test()
 async def random_products_read_before_write(dut: SimHandleBase) -> None:
     """Random writes and issues, corners included; an issue uses the weight held before
     a write in the same cycle (registers read before write)."""
-    cfg = config_from_env()
+    cfg = built_config()
     rng = np.random.default_rng(cocotb.RANDOM_SEED)
     await start_clock_and_reset(dut)
     wlo, whi = -(1 << (cfg.WB - 1)), 1 << (cfg.WB - 1)
@@ -50,7 +51,7 @@ async def random_products_read_before_write(dut: SimHandleBase) -> None:
 @cocotb.test()
 async def golden_tile_cells(dut: SimHandleBase) -> None:
     """For every supported pattern, cells of a golden tile give golden.datapath's products."""
-    cfg = config_from_env()
+    cfg = built_config()
     rng = np.random.default_rng(cocotb.RANDOM_SEED)
     await start_clock_and_reset(dut)
     checked = 0

@@ -16,9 +16,11 @@ from cocotb.triggers import FallingEdge, Timer
 from golden.config import HwConfig, csr_error_code
 from golden.cycle_model import job_cycles
 from tb.blocks.sim import reset, start_clock_and_reset
-from tb.blocks.tiles import config_from_env
+from tb.common.csr import Csr
+from tb.common.params import built_config
 
-CTRL, STATUS, N, M, TOKENS, PASSES, CYCLES, STALLS, PARAMS, VERSION = range(0, 0x28, 4)
+# The register map lives in tb.common.csr (one home); these names are its aliases.
+CTRL, STATUS, N, M, TOKENS, PASSES, CYCLES, STALLS, PARAMS, VERSION = (int(r) for r in Csr)
 
 
 async def write(dut: SimHandleBase, addr: int, data: int, strb: int = 0xF) -> None:
@@ -83,7 +85,7 @@ async def run_job(
 
 @cocotb.test()
 async def error_codes_match_golden(dut: SimHandleBase) -> None:
-    cfg = config_from_env()
+    cfg = built_config()
     await setup(dut)
     cases = [(n, m, 1, 1) for n in range(2 * cfg.P + 2) for m in range(2 * cfg.P + 3)]
     cases += [(1, 2, t, 1) for t in (0, cfg.MAX_TOK, cfg.MAX_TOK + 1, 0xFFFF_FFFF)]
@@ -110,7 +112,7 @@ async def error_codes_match_golden(dut: SimHandleBase) -> None:
 @cocotb.test()
 @cocotb.parametrize(idle=[0.0, 0.4])
 async def job_sequence_and_counters(dut: SimHandleBase, idle: float) -> None:
-    cfg = config_from_env()
+    cfg = built_config()
     rng = np.random.default_rng(cocotb.RANDOM_SEED)
     await setup(dut)
     await write(dut, N, 2)
@@ -134,7 +136,7 @@ async def job_sequence_and_counters(dut: SimHandleBase, idle: float) -> None:
 
 @cocotb.test()
 async def csr_readback_strobes_and_busy_writes(dut: SimHandleBase) -> None:
-    cfg = config_from_env()
+    cfg = built_config()
     await setup(dut)
     assert await read(dut, PARAMS) == cfg.P | cfg.R << 8 | cfg.C << 16 | cfg.MAX_TOK << 24
     assert await read(dut, VERSION) == 0x0001_0000
@@ -161,7 +163,7 @@ async def csr_readback_strobes_and_busy_writes(dut: SimHandleBase) -> None:
 @cocotb.test()
 async def documented_reset_values_and_side_effects(dut: SimHandleBase) -> None:
     """ARCHITECTURE.md §3 CSR semantics: reset values, failing starts, RO/unmapped writes."""
-    cfg = config_from_env()
+    cfg = built_config()
     rng = np.random.default_rng(cocotb.RANDOM_SEED)
     await setup(dut)
     # Reset values: every CSR reads 0 but the constants; CTRL reads 0.

@@ -16,7 +16,8 @@ from cocotb.triggers import Timer
 
 from golden.config import HwConfig
 from tb.blocks.sim import pack, unpack
-from tb.blocks.tiles import Tile, config_from_env, make_tile, patterns, slot_pairs
+from tb.blocks.tiles import Tile, make_tile, patterns, slot_pairs
+from tb.common.params import built_config
 
 
 def _with_garbage(tile: Tile, cfg: HwConfig, rng: np.random.Generator) -> Tile:
@@ -31,7 +32,7 @@ def _with_garbage(tile: Tile, cfg: HwConfig, rng: np.random.Generator) -> Tile:
 
 @cocotb.test()
 async def golden_tile_pairs(dut: SimHandleBase) -> None:
-    cfg = config_from_env()
+    cfg = built_config()
     rng = np.random.default_rng(cocotb.RANDOM_SEED)
     checked = 0
     for n, m in patterns(cfg):

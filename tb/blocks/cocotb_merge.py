@@ -16,7 +16,8 @@ from cocotb.triggers import FallingEdge, Timer
 from golden.config import HwConfig
 from golden.reference import wrap_signed
 from tb.blocks.sim import pack, start_clock_and_reset, unpack
-from tb.blocks.tiles import config_from_env, make_tile, patterns, products
+from tb.blocks.tiles import make_tile, patterns, products
+from tb.common.params import built_config
 
 
 async def _run_job(dut: SimHandleBase, cfg: HwConfig, sums: np.ndarray) -> np.ndarray:
@@ -46,7 +47,7 @@ async def _run_job(dut: SimHandleBase, cfg: HwConfig, sums: np.ndarray) -> np.nd
 
 @cocotb.test()
 async def golden_tile_accumulators(dut: SimHandleBase) -> None:
-    cfg = config_from_env()
+    cfg = built_config()
     rng = np.random.default_rng(cocotb.RANDOM_SEED)
     await start_clock_and_reset(dut)
     dut.valid_i.value, dut.start_i.value, dut.rd_tok_i.value = 0, 0, 0
@@ -66,7 +67,7 @@ async def golden_tile_accumulators(dut: SimHandleBase) -> None:
 
 @cocotb.test()
 async def extreme_sums_accumulate_in_acc_bits(dut: SimHandleBase) -> None:
-    cfg = config_from_env()
+    cfg = built_config()
     await start_clock_and_reset(dut)
     dut.valid_i.value, dut.start_i.value, dut.rd_tok_i.value = 0, 0, 0
     sw = cfg.WB + cfg.AB + cfg.R.bit_length() - 1

@@ -15,12 +15,13 @@ from cocotb.handle import SimHandleBase
 from cocotb.triggers import FallingEdge
 
 from tb.blocks.sim import pack, start_clock_and_reset, unpack
-from tb.blocks.tiles import config_from_env, make_tile, patterns, products, slot_pairs
+from tb.blocks.tiles import make_tile, patterns, products, slot_pairs
+from tb.common.params import built_config
 
 
 @cocotb.test()
 async def golden_tile_column_sums(dut: SimHandleBase) -> None:
-    cfg = config_from_env()
+    cfg = built_config()
     rng = np.random.default_rng(cocotb.RANDOM_SEED)
     await start_clock_and_reset(dut)
     latency = cfg.R.bit_length() - 1 + 1

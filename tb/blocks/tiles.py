@@ -8,7 +8,6 @@ everything it is checked against comes from ``golden.datapath`` / ``golden.refer
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -18,13 +17,6 @@ from golden.datapath import distribute, structured_forward
 from golden.mapper import TileImage, gather_activations, map_layer
 from golden.masks import pair_shared_mask
 from golden.reference import reference_matmul
-
-PARAM_NAMES = ("P", "R", "C", "WB", "AB", "ACC", "MAX_TOK")
-
-
-def config_from_env() -> HwConfig:
-    """The HwConfig of the running simulation (the runner exports PARAM_<name>)."""
-    return HwConfig(**{name: int(os.environ[f"PARAM_{name}"]) for name in PARAM_NAMES})
 
 
 def patterns(cfg: HwConfig) -> list[tuple[int, int]]:

@@ -21,27 +21,17 @@ from cocotb.clock import Clock
 from cocotb.handle import SimHandleBase
 from cocotb.triggers import ClockCycles, Event, FallingEdge, ReadOnly, RisingEdge, with_timeout
 
-from golden.config import HwConfig
 from tb.common.assertions import AssertionWatcher
 from tb.common.coverage import CoreCoverage
 from tb.common.csr import Csr, Status
 from tb.common.driver import CoreDriver
 from tb.common.jobs import Job
 from tb.common.monitor import OutputFrame, OutputMonitor
+from tb.common.params import config_from_env
 from tb.common.scoreboard import CycleChecker, Scoreboard
 from tb.common.stalls import StallProfile
 
 CLOCK_NS = 10
-
-
-def config_from_env() -> tuple[str, HwConfig]:
-    """The named configuration the runner built (FLEXCIM_CONFIG + PARAM_* must agree)."""
-    name = os.environ["FLEXCIM_CONFIG"]
-    cfg = HwConfig.named(name)
-    for key, value in cfg.params().items():
-        built = int(os.environ[f"PARAM_{key}"])
-        assert built == value, f"config {name}: PARAM_{key}={built} but flexcim.yaml says {value}"
-    return name, cfg
 
 
 class CoreEnv:
@@ -149,7 +139,9 @@ class CoreEnv:
                 "jobs": self.jobs_run,
                 "beats": self.scoreboard.compared_beats,
                 "macs": self.scoreboard.compared_macs,
+                "useful_macs": self.scoreboard.compared_useful_macs,
                 "seconds": time.perf_counter() - self._t0,
+                "sim_cycles": sum(sample.cycles for sample in self.cycles.samples),
                 "cycles": [dataclasses.astuple(s) for s in self.cycles.samples],
             }
             with Path(stats).open("a") as handle:

@@ -49,6 +49,11 @@ class Job:
         return self.tokens * self.tile.cols * self.x.shape[1]
 
     @property
+    def useful_macs(self) -> int:
+        """Multiply-accumulates with a non-zero weight: the work a sparse layer really needs."""
+        return self.tokens * int(np.count_nonzero(self.weight))
+
+    @property
     def spilled(self) -> bool:
         """Some group needed more than one position (pair-shared slots did not fit N)."""
         return self.tile.positions > self.tile.groups

@@ -10,13 +10,16 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import random
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from xml.etree import ElementTree
 
 import yaml
 from cocotb_tools.check_results import get_results
-from cocotb_tools.runner import get_runner
+from cocotb_tools.runner import Runner, Verilator, get_runner
 
 from tb.toolchain import apply_simulator_env
 
@@ -72,6 +75,182 @@ def rtl_sources(*modules: str) -> list[Path]:
     return paths
 
 
+class PortsOnlyVerilator(Verilator):
+    """cocotb's Verilator runner without its blanket ``--public-flat-rw``.
+
+    cocotb 2.1's runner adds ``--public-flat-rw`` to every build, which keeps every signal of
+    every module visible (and unoptimised): the paper-size core ran ~4x slower through cocotb
+    and ~19x slower in a plain C++ loop. What VPI may see comes from the control file that
+    :func:`run_cocotb` writes instead (:func:`public_control_file`).
+    """
+
+    def _build_command(self) -> list[list[str]]:
+        commands = super()._build_command()
+        commands[0] = [arg for arg in commands[0] if arg != "--public-flat-rw"]
+        return commands
+
+
+class PortParseError(ValueError):
+    """A module header could not be read as an ANSI port list."""
+
+
+def _strip_comments(text: str) -> str:
+    return re.sub(r"//[^\n]*", "", re.sub(r"/\*.*?\*/", "", text, flags=re.S))
+
+
+def _balanced(text: str, start: int) -> tuple[str, int]:
+    """The text inside the parenthesis opened at ``text[start]`` and the index after it."""
+    depth = 0
+    for i in range(start, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[start + 1 : i], i + 1
+    raise PortParseError("unbalanced parentheses")
+
+
+def module_ports(source: Path, module: str) -> list[str]:
+    """Port names of ``module`` in ``source`` (ANSI header, the RTL convention)."""
+    text = _strip_comments(Path(source).read_text())
+    head = re.search(rf"\bmodule\s+{re.escape(module)}\b", text)
+    if head is None:
+        raise PortParseError(f"module {module} not found in {source}")
+    pos = head.end()
+    rest = text[pos:].lstrip()
+    pos = len(text) - len(rest)
+    if rest.startswith("#"):
+        pos = text.index("(", pos)
+        _, pos = _balanced(text, pos)
+        pos = text.index("(", pos)
+    elif rest.startswith("("):
+        pos = text.index("(", pos)
+    else:
+        return []  # no port list
+    body, _ = _balanced(text, pos)
+    ports, depth, item = [], 0, ""
+    for char in body + ",":
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            names = re.findall(r"[A-Za-z_]\w*", re.sub(r"\[[^\]]*\]", "", item))
+            if not names:
+                raise PortParseError(f"{module} in {source}: cannot read port {item.strip()!r}")
+            ports.append(names[-1])
+            item = ""
+        else:
+            item += char
+    return ports
+
+
+# Internal signals cocotb reads, by the module that holds them: any build whose sources include
+# the module makes them VPI-visible (tb.common.assertions reads the RTL checker's log).
+READ_INSIDE: dict[str, tuple[str, ...]] = {"flexcim_core_assert": ("fail_count", "first_fail")}
+
+
+def public_control_file(
+    toplevel: str, sources: Sequence[Path], public: Sequence[tuple[str, str]] = ()
+) -> str:
+    """Verilator control file making the top level's ports (and ``public``) VPI-visible.
+
+    ``public`` names internal signals a test reads as (module, signal) pairs; every other
+    signal stays private so Verilator optimises it as it would without cocotb.
+    """
+    top = [path for path in sources if path.stem == toplevel]
+    if len(top) != 1:
+        raise PortParseError(f"expected one source named {toplevel}.sv, got {top}")
+    lines = ["`verilator_config"]
+    lines += [
+        f'public_flat_rw -module "{toplevel}" -var "{port}"'
+        for port in module_ports(top[0], toplevel)
+    ]
+    inside = [
+        (m, v)
+        for path in sources
+        for m, names in READ_INSIDE.items()
+        if path.stem == m
+        for v in names
+    ]
+    lines += [
+        f'public_flat_rw -module "{module}" -var "{var}"' for module, var in [*inside, *public]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def failure_report(results_xml: Path) -> str:
+    """The failed cocotb tests of a results file with their first message lines."""
+    try:
+        root = ElementTree.parse(results_xml).getroot()
+    except (OSError, ElementTree.ParseError) as err:
+        return f"the simulator stopped without results ({results_xml}: {err})"
+    failures = []
+    for case in root.iter("testcase"):
+        for child in case:
+            if child.tag in ("failure", "error"):
+                text = (child.get("message") or child.text or "").strip().splitlines()
+                failures.append(f"{case.get('name')}: {text[0] if text else child.tag}")
+    return "; ".join(failures) or "the simulator failed after its tests passed"
+
+
+def verilator_build_args(coverage: bool = False) -> list[str]:
+    """Verilator options of every build (cocotb runs and bench.ceiling's C++ driver)."""
+    args = ["-Wall", "--assert", "-Wno-fatal", "-O2", "--x-assign", "unique"]
+    # Split the generated C++ into small functions/files: unsplit, the paper-size core
+    # made one cc1plus take >11 GB and get OOM-killed next to other builds.
+    args += ["--output-split", "20000", "--output-split-cfuncs", "2000"]
+    if coverage:
+        # --coverage-user counts the RTL checker's cover points (one per assertion trigger).
+        args += ["--coverage-line", "--coverage-toggle", "--coverage-user"]
+    return args
+
+
+def _runner(sim: str) -> Runner:
+    return PortsOnlyVerilator() if sim == "verilator" else get_runner(sim)
+
+
+class ConfigSelectionError(ValueError):
+    """CONFIG / CORE_CONFIGS names a configuration that does not exist."""
+
+
+def selected_configs(available: Sequence[str]) -> list[str]:
+    """The configurations to run: CONFIG=a,b (`make sim CONFIG=tiny`) or CORE_CONFIGS=a,b,
+    kept in the order of `available`; unset means all of them. Unknown names raise."""
+    names = [
+        n
+        for n in (os.environ.get("CONFIG") or os.environ.get("CORE_CONFIGS") or "").split(",")
+        if n
+    ]
+    known = load_configs()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigSelectionError(
+            f"unknown configuration(s) {unknown}: choose from {sorted(known)} "
+            f"(configs/flexcim.yaml)"
+        )
+    return [c for c in available if not names or c in names]
+
+
+def stimulus_env() -> dict[str, str]:
+    """STIMULUS=<path> made absolute: the simulator runs in the build folder, not here."""
+    given = os.environ.get("STIMULUS")
+    if not given:
+        return {}
+    path = Path(given).expanduser().resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"STIMULUS={given}: no such file ({path})")
+    return {"STIMULUS": str(path)}
+
+
+def core_sources() -> list[Path]:
+    """The core's RTL files (CORE_MODULES under rtl_dir())."""
+    return rtl_sources(*CORE_MODULES)
+
+
+def print_seed(seed: int | None = None) -> int:
+    """`seed`, else COCOTB_RANDOM_SEED (SEED=... make sim), else a fresh one; always printed."""
+    if seed is None:
+        seed = int(os.environ.get("COCOTB_RANDOM_SEED") or random.SystemRandom().getrandbits(31))
+    print(f"COCOTB_RANDOM_SEED={seed}")
+    return seed
+
+
 def build_dir_for(sim: str, toplevel: str, tag: str) -> Path:
     """Unique build folder per simulator x DUT x configuration (safe under pytest-xdist)."""
     return sim_build_root() / sim / f"{toplevel}-{tag}"
@@ -112,81 +291,112 @@ def run_cocotb(
     seed: int | None = None,
     results_name: str | None = None,
     includes: Sequence[Path] | None = None,
+    public: Sequence[tuple[str, str]] = (),
+    run_dir: Path | None = None,
 ) -> int:
     """Build (incrementally) and run ``test_module`` on ``toplevel``; return the tests run.
 
     Raises AssertionError when a cocotb test failed or when no test ran at all.
     ``coverage=True`` builds Verilator with line+toggle coverage and writes
     ``<build_dir>/coverage_<results_name>.dat``. ``includes`` are `include search folders.
+    Verilator builds make only the top level's ports visible to cocotb, plus the internal
+    signals named in ``public`` as (module, signal) pairs (see :class:`PortsOnlyVerilator`).
+    ``run_dir`` is the simulator's working folder (default: the build folder); runs with
+    their own ``run_dir`` and ``results_name`` share one build in parallel.
     """
     sim = sim or current_sim()
     apply_simulator_env(sim)
     waves = os.environ.get("WAVES", "0") == "1"
     build_tag = f"{tag}-cov" if coverage else tag
     build_dir = build_dir_for(sim, toplevel, build_tag)
-    build_args: list[str] = []
-    if sim == "verilator":
-        build_args = ["-Wall", "--assert", "-Wno-fatal", "-O2", "--x-assign", "unique"]
-        # Split the generated C++ into small functions/files: unsplit, the paper-size core
-        # made one cc1plus take >11 GB and get OOM-killed next to other builds.
-        build_args += ["--output-split", "20000", "--output-split-cfuncs", "2000"]
-        if coverage:
-            # --coverage-user counts the RTL checker's cover points (one per assertion trigger).
-            build_args += ["--coverage-line", "--coverage-toggle", "--coverage-user"]
-    else:
-        build_args = ["-g2012"]
-    # Another pytest process (a second `make sim`, xdist workers of another session) may use
-    # the same build folder: hold an exclusive lock over build + run, or one process's make
-    # deletes the precompiled header / executable the other is using.
+    build_args = verilator_build_args(coverage) if sim == "verilator" else ["-g2012"]
+    # Another process (a second `make sim`, xdist workers, tb.replay's workers) may use the
+    # same build folder. Runs share it under a shared lock; a build takes the lock exclusively
+    # (it waits for every run to finish), or one process's make deletes the precompiled
+    # header / executable another is using.
     build_dir.parent.mkdir(parents=True, exist_ok=True)
     with (build_dir.parent / f"{build_dir.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        runner = get_runner(sim)
+        runner = _runner(sim)
         stamp = build_dir / ".build-stamp"
-        digest = _build_digest(
-            sim, toplevel, sources, includes or [], parameters, build_args, waves
-        )
-        # cocotb's Verilator runner re-translates and re-makes on every call; skip it when
-        # nothing that shapes the model changed (Icarus' runner has its own mtime check).
-        fresh = (
-            sim == "verilator"
-            and (build_dir / toplevel).is_file()
-            and stamp.is_file()
-            and stamp.read_text() == digest
-        )
-        if not fresh:
-            stamp.unlink(missing_ok=True)
-            runner.build(
-                sources=list(sources),
-                includes=list(includes or []),
-                hdl_toplevel=toplevel,
-                parameters=dict(parameters),
-                build_dir=build_dir,
-                build_args=build_args,
-                timescale=("1ns", "1ps"),
-                waves=waves,
+        sources = list(sources)
+        control = build_dir / "public.vlt"
+        text = ""
+        if sim == "verilator":
+            # Control files first: Verilator applies them to the files read after them.
+            text = public_control_file(toplevel, sources, public)
+            sources.insert(0, control)
+
+        def fresh() -> bool:
+            # cocotb's Verilator runner re-translates and re-makes on every call; skip it when
+            # nothing that shapes the model changed (Icarus' runner has its own mtime check).
+            return (
+                sim == "verilator"
+                and (build_dir / toplevel).is_file()
+                and control.is_file()
+                and control.read_text() == text
+                and stamp.is_file()
+                and stamp.read_text()
+                == _build_digest(
+                    sim, toplevel, sources, includes or [], parameters, build_args, waves
+                )
             )
-            stamp.write_text(digest)
+
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        if not fresh():
+            fcntl.flock(lock, fcntl.LOCK_EX)  # not atomic: check again once exclusive
+            if not fresh():
+                stamp.unlink(missing_ok=True)
+                if sim == "verilator":
+                    build_dir.mkdir(parents=True, exist_ok=True)
+                    control.write_text(text)
+                runner.build(
+                    sources=sources,
+                    includes=list(includes or []),
+                    hdl_toplevel=toplevel,
+                    parameters=dict(parameters),
+                    build_dir=build_dir,
+                    build_args=build_args,
+                    timescale=("1ns", "1ps"),
+                    waves=waves,
+                )
+                digest = _build_digest(
+                    sim, toplevel, sources, includes or [], parameters, build_args, waves
+                )
+                stamp.write_text(digest)
+            fcntl.flock(lock, fcntl.LOCK_SH)
+        test_dir = run_dir or build_dir
+        test_dir.mkdir(parents=True, exist_ok=True)
         env = {f"PARAM_{name}": str(value) for name, value in parameters.items()}
         env.update(extra_env or {})
         name = results_name or build_tag
         plusargs: list[str] = []
         if coverage and sim == "verilator":
             plusargs.append(f"+verilator+coverage+file+{build_dir / f'coverage_{name}.dat'}")
-        results = runner.test(
-            test_module=test_module,
-            hdl_toplevel=toplevel,
-            hdl_toplevel_lang="verilog",  # build() may have been skipped: say it explicitly
-            build_dir=build_dir,
-            test_dir=build_dir,
-            testcase=testcase,
-            extra_env=env,
-            plusargs=plusargs,
-            waves=waves,
-            seed=seed,
-            results_xml=str(build_dir / f"{name}.result.xml"),
-        )
+        results_xml = build_dir / f"{name}.result.xml"
+        try:
+            results = runner.test(
+                test_module=test_module,
+                hdl_toplevel=toplevel,
+                hdl_toplevel_lang="verilog",  # build() may have been skipped: say it explicitly
+                build_dir=build_dir,
+                test_dir=test_dir,
+                testcase=testcase,
+                extra_env=env,
+                plusargs=plusargs,
+                waves=waves,
+                seed=seed,
+                results_xml=str(results_xml),
+            )
+        except SystemExit as stop:
+            # cocotb's runner exits under pytest when a test failed: report which and why.
+            raise AssertionError(
+                f"{test_module} on {toplevel}: {failure_report(results_xml)} (seed {seed}; "
+                f"log above)"
+            ) from stop
     n_tests, n_failed = get_results(results)
     assert n_tests > 0, f"{test_module} on {toplevel}: no cocotb test ran"
-    assert n_failed == 0, f"{test_module} on {toplevel}: {n_failed} of {n_tests} tests failed"
+    assert n_failed == 0, (
+        f"{test_module} on {toplevel}: {n_failed} of {n_tests} tests failed: "
+        f"{failure_report(Path(results))}"
+    )
     return n_tests

@@ -17,7 +17,8 @@ class Scoreboard:
     def __init__(self) -> None:
         self._expected: deque[Job] = deque()
         self.compared_beats = 0
-        self.compared_macs = 0
+        self.compared_macs = 0  # dense-equivalent MACs of the compared outputs
+        self.compared_useful_macs = 0  # of which with a non-zero weight
         self.errors: list[str] = []
 
     def expect(self, job: Job) -> None:
@@ -55,6 +56,7 @@ class Scoreboard:
             return
         self.compared_beats += job.tokens
         self.compared_macs += job.macs
+        self.compared_useful_macs += job.useful_macs
 
     def check(self) -> None:
         """Raise the first recorded error."""

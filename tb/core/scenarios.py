@@ -195,9 +195,17 @@ async def replay(env: CoreEnv, max_tiles: int, max_layers: int) -> int:
     path = stimulus_path(env)
     stim = load_stimulus(path)
     cfg, ran = env.cfg, 0
+    unsupported = [
+        f"{ly.name} ({ly.n}:{ly.m})" for ly in stim.layers if (ly.n, ly.m) not in patterns(env)
+    ]
+    # Never skip silently: a layer this config cannot run is a wrong file/config pairing.
+    assert not unsupported, (
+        f"{path}: {len(unsupported)} layer(s) use patterns config {env.cfg_name} cannot run: "
+        + ", ".join(unsupported[:5])
+    )
     for layer in stim.layers:
-        if (layer.n, layer.m) not in patterns(env) or ran >= max_layers:
-            continue
+        if ran >= max_layers:
+            break
         w = layer.weight[: max_tiles * cfg.C]
         x = layer.act[: cfg.MAX_TOK]
         for mode in ("pair-shared",):

@@ -1,0 +1,75 @@
+"""pytest-free runner of the cocotbext-axi core regression (tb/core/cocotb_core.py).
+
+Shared by tb/core/test_core.py, tb.mutation, bench.tb_bench and tb/test_testplan.py: the test
+groups, the configurations per simulator, and one run of a group.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tb.common.runner import (
+    build_dir_for,
+    core_sources,
+    load_configs,
+    print_seed,
+    rtl_dir,
+    run_cocotb,
+    sim_build_root,
+    stimulus_env,
+)
+
+TOPLEVEL = "flexcim_core"
+MODULE = "tb.core.cocotb_core"
+
+# Test groups: each is one simulator run of these cocotb tests.
+GROUPS: dict[str, list[str]] = {
+    "patterns": ["random_patterns_match_golden", "value_corners_match_golden"],
+    "masks": ["per_channel_masks_spill", "replay_stimulus_file"],
+    "stalls": ["random_stalls_on_every_stream"],
+    "control": [
+        "illegal_configs_rejected",
+        "reset_mid_run_then_clean_job",
+        "csr_map_and_busy_writes",
+        "scoreboard_detects_wrong_prediction",
+        "rtl_assertion_names_protocol_violation",
+    ],
+    "layers": ["multi_job_layers_match_layer_model"],
+    "closure": ["functional_coverage_closure"],
+}
+VERILATOR_CONFIGS = ("tiny", "small", "default", "wide", "deep", "paper")
+ICARUS_CONFIGS = ("tiny", "small")  # Icarus is ~100x slower on wide designs
+ICARUS_GROUPS = ("patterns", "control", "closure")
+
+
+def run_core(
+    sim: str, config: str, group: str, tests: list[str], seed: int | None = None, **env: str
+) -> int:
+    """Run `tests` of tb.core.cocotb_core on `config`; shared by mutation and the bench."""
+    coverage = os.environ.get("FLEXCIM_COVERAGE", "0") == "1" and sim == "verilator"
+    params = load_configs()[config]
+    tag = f"tb-{config}"  # apart from tb/blocks' builds of the same top level
+    build_dir = build_dir_for(sim, TOPLEVEL, f"{tag}-cov" if coverage else tag)
+    name = f"{config}-{group}"
+    fcov = sim_build_root() / "fcov" / f"{sim}-{name}.yml"
+    extra = {
+        "FLEXCIM_CONFIG": config,
+        "FCOV_FILE": str(fcov),
+        "FLEXCIM_BUILD_DIR": str(build_dir),
+        **stimulus_env(),
+        **env,
+    }
+    return run_cocotb(
+        toplevel=TOPLEVEL,
+        sources=core_sources(),  # dependency order: the package first
+        includes=[rtl_dir()],
+        test_module=MODULE,
+        parameters=params,
+        tag=tag,
+        sim=sim,
+        testcase=tests,
+        extra_env=extra,
+        coverage=coverage,
+        seed=print_seed(seed),
+        results_name=name,
+    )

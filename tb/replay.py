@@ -1,0 +1,209 @@
+"""Full-model replay: every layer of a stimulus file through the RTL on the fast path.
+
+`make replay` (or ``python -m tb.replay``) replays every layer of a FLOW export (default
+build/stimulus-full/stimulus.npz, made by `make replay` itself) in full: every column tile, every
+token, on the `paper` configuration under Verilator. Each job's outputs are compared bit-exact
+with golden and its CYCLES with golden.cycle_model (tb.common.fast.replay_layer). Layers are
+split over WORKERS simulator processes sharing one build; each finished layer is appended to
+``<out>/results-<file hash>.jsonl``, so an interrupted run resumes where it stopped. The
+per-layer table and the whole-model summary go to ``<out>/replay.md`` and ``<out>/replay.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from golden.config import HwConfig, supported_patterns
+from golden.stimulus import Stimulus, StimulusError, load_stimulus
+from tb.common.runner import ROOT
+from tb.fast.run import run_fast
+
+DEFAULT_STIMULUS = ROOT / "build" / "stimulus-full" / "stimulus.npz"
+DEFAULT_OUT = ROOT / "build" / "replay"
+
+
+class ReplayError(RuntimeError):
+    """The replay cannot run as asked (missing file, unsupported layer); the message says why."""
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_supported(stim: Stimulus, cfg: HwConfig, config: str) -> None:
+    """Every layer's pattern must run on `config`: a replay never skips a layer silently."""
+    supported = set(supported_patterns(cfg.P, max_m=max(16, 2 * cfg.P)))
+    bad = [f"{ly.name} ({ly.n}:{ly.m})" for ly in stim.layers if (ly.n, ly.m) not in supported]
+    if bad:
+        raise ReplayError(
+            f"{len(bad)} layer(s) use patterns config {config} (P={cfg.P}) cannot run: "
+            + ", ".join(bad[:5])
+            + (" ..." if len(bad) > 5 else "")
+        )
+
+
+def read_results(path: Path) -> dict[int, dict]:
+    """Finished layers of earlier runs, by layer index (a torn last line is ignored)."""
+    done: dict[int, dict] = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            done[int(record["index"])] = record
+    return done
+
+
+def split_work(costs: dict[int, int], workers: int) -> list[list[int]]:
+    """Layer indices in `workers` groups of similar total cost (largest first, greedy)."""
+    groups: list[list[int]] = [[] for _ in range(max(1, workers))]
+    loads = [0] * len(groups)
+    for index in sorted(costs, key=lambda i: -costs[i]):
+        g = loads.index(min(loads))
+        groups[g].append(index)
+        loads[g] += costs[index]
+    return [sorted(group) for group in groups if group]
+
+
+def layer_table(records: list[dict]) -> str:
+    """Markdown: one row per layer and a whole-model total."""
+    lines = [
+        "| # | layer | N:M | Cout x K | tokens | jobs | RTL cycles | model cycles | diff | "
+        "bad jobs | effective speed-up |",
+        "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in records:
+        bad = r["value_mismatches"] + r["cycle_mismatches"]
+        lines.append(
+            f"| {r['index']} | {r['layer']} | {r['n']}:{r['m']} | {r['cout']}x{r['k']} | "
+            f"{r['tokens']} | {r['jobs']} | {r['rtl_cycles']:,} | {r['model_cycles']:,} | "
+            f"{r['rtl_cycles'] - r['model_cycles']} | {bad} | {r['effective_speedup']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def summary(records: list[dict], wall_s: float, stim_path: Path, config: str) -> dict:
+    rtl = sum(r["rtl_cycles"] for r in records)
+    return {
+        "stimulus": str(stim_path),
+        "config": config,
+        "layers": len(records),
+        "jobs": sum(r["jobs"] for r in records),
+        "rtl_cycles": rtl,
+        "model_cycles": sum(r["model_cycles"] for r in records),
+        "value_mismatches": sum(r["value_mismatches"] for r in records),
+        "cycle_mismatches": sum(r["cycle_mismatches"] for r in records),
+        "layers_with_cycle_difference": sum(r["rtl_cycles"] != r["model_cycles"] for r in records),
+        "wall_s_this_run": wall_s,
+        "sim_s_summed": sum(r["seconds"] for r in records),
+    }
+
+
+def write_report(out: Path, records: list[dict], total: dict) -> None:
+    (out / "replay.json").write_text(json.dumps({"summary": total, "layers": records}, indent=1))
+    text = [
+        f"# RTL replay of {total['stimulus']} on `{total['config']}`\n",
+        f"{total['layers']} layers, {total['jobs']:,} jobs, {total['rtl_cycles']:,} RTL cycles "
+        f"(model {total['model_cycles']:,}); output mismatches {total['value_mismatches']}, "
+        f"cycle mismatches {total['cycle_mismatches']}; wall {total['wall_s_this_run']:.1f} s "
+        "(this run).\n",
+        layer_table(records),
+        "",
+    ]
+    (out / "replay.md").write_text("\n".join(text))
+
+
+def replay(
+    stim_path: Path, config: str, out: Path, workers: int, fresh: bool = False
+) -> dict[str, object]:
+    """Replay every layer not yet in the results file; returns the whole-model summary."""
+    t0 = time.perf_counter()
+    if not stim_path.is_file():
+        raise ReplayError(
+            f"stimulus file {stim_path} not found: run `make replay` (it exports SmolLM2 first) "
+            "or pass --stimulus"
+        )
+    stim = load_stimulus(stim_path)  # StimulusError names the file and the problem
+    cfg = HwConfig.named(config)
+    check_supported(stim, cfg, config)
+    out.mkdir(parents=True, exist_ok=True)
+    results = out / f"results-{config}-{file_digest(stim_path)[:12]}.jsonl"
+    if fresh:
+        results.unlink(missing_ok=True)
+    done = read_results(results)
+    todo = {
+        i: ly.weight.size * ly.act.shape[0] for i, ly in enumerate(stim.layers) if i not in done
+    }
+    print(
+        f"replay {stim_path.name}: {len(stim.layers)} layers on {config}, {len(done)} done "
+        f"earlier ({results.name}), {len(todo)} to run on {workers} worker(s)",
+        flush=True,
+    )
+    groups = split_work(todo, workers)
+
+    def work(w: int) -> int:
+        return run_fast(
+            config,
+            ["fast_replay_model"],
+            results_name=f"replay-{w}",
+            run_dir=out / f"worker{w}",
+            REPLAY_FILE=str(stim_path.resolve()),
+            REPLAY_LAYERS=",".join(map(str, groups[w])),
+            REPLAY_RESULTS=str(results.resolve()),
+            REPLAY_WORKER=str(w),
+        )
+
+    failures: list[str] = []
+    if groups:
+        with ThreadPoolExecutor(len(groups)) as pool:
+            for w, future in enumerate([pool.submit(work, w) for w in range(len(groups))]):
+                try:
+                    future.result()
+                except AssertionError as err:
+                    failures.append(f"worker {w}: {err}")
+    records = sorted(read_results(results).values(), key=lambda r: r["index"])
+    total = summary(records, time.perf_counter() - t0, stim_path, config)
+    write_report(out, records, total)
+    missing = len(stim.layers) - len(records)
+    print(
+        f"replayed {total['layers']} of {len(stim.layers)} layers, {total['jobs']:,} jobs, "
+        f"{total['rtl_cycles']:,} RTL cycles (model {total['model_cycles']:,}); output "
+        f"mismatches {total['value_mismatches']}, cycle mismatches {total['cycle_mismatches']}; "
+        f"wall {total['wall_s_this_run']:.1f} s; report {out / 'replay.md'}",
+        flush=True,
+    )
+    if failures or missing:
+        raise ReplayError("; ".join(failures) or f"{missing} layers did not finish")
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tb.replay", description=__doc__.split("\n")[0])
+    parser.add_argument("--stimulus", type=Path, default=DEFAULT_STIMULUS, help="stimulus .npz")
+    parser.add_argument("--config", default="paper", help="RTL configuration (default: paper)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder")
+    parser.add_argument("--workers", type=int, default=2, help="simulator processes (2)")
+    parser.add_argument("--fresh", action="store_true", help="ignore results of earlier runs")
+    args = parser.parse_args(argv)
+    try:
+        total = replay(args.stimulus.resolve(), args.config, args.out, args.workers, args.fresh)
+    except (ReplayError, StimulusError) as err:
+        print(f"replay failed: {err}", file=sys.stderr)
+        return 1
+    bad = total["value_mismatches"] or total["cycle_mismatches"]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
