@@ -17,6 +17,7 @@ from golden.config import HwConfig, supported_patterns
 from golden.stimulus import load_stimulus, save_stimulus, synthetic_stimulus
 from tb.common.runner import core_sources, load_configs, selected_configs
 from tb.fast.run import DEPTHS, TB_TOP, TOPLEVEL, run_fast
+from tb.lint import WAIVERS
 from tb.replay import ReplayError, replay
 from tb.toolchain import simulator_env
 
@@ -99,7 +100,7 @@ def test_replay_refuses_unsupported_layers(tmp_path: Path) -> None:
 def test_fast_testbench_top_is_lint_clean(config: str) -> None:
     """The fast-path testbench top meets the RTL's bar: `verilator --lint-only -Wall` clean."""
     params = {**load_configs()[config], **DEPTHS}
-    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", TOPLEVEL]
+    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", TOPLEVEL, str(WAIVERS)]
     cmd += [f"-G{name}={value}" for name, value in params.items()]
     cmd += [str(path) for path in (*core_sources(), TB_TOP)]
     out = subprocess.run(
