@@ -48,7 +48,7 @@ sim: venv apt ## Core cocotb regression on SIM=verilator|icarus (CONFIG=a,b, SEE
 	$(PYTEST) tb -m "not slow and not replay" $(XDIST) -q
 
 test: venv-flow apt lint-py ## The default suite (< 20 min on 2 cores): golden, RTL, tb, FLOW
-	env -u SIM $(PYTEST) -m "not slow and not paper" $(XDIST)
+	env -u SIM $(PYTEST) -m "not slow and not paper" $(XDIST) --durations=25
 
 regress: venv-flow apt ## Long sweep: everything, both simulators, slow and paper tests too
 	env -u SIM $(PYTEST) $(XDIST)
