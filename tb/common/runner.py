@@ -13,6 +13,7 @@ import os
 import random
 import re
 import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from xml.etree import ElementTree
@@ -364,11 +365,19 @@ def run_cocotb(
                 )
                 stamp.write_text(digest)
             fcntl.flock(lock, fcntl.LOCK_SH)
-        test_dir = run_dir or build_dir
+        name = results_name or build_tag
+        # A working folder of the run's own: runs share the build, and a run's files (the fast
+        # path's $readmemh/$writememh hex files, waves) must not meet another run's.
+        own_dir = run_dir is None
+        if own_dir:
+            runs = build_dir.parent / f"{build_dir.name}-runs"
+            runs.mkdir(parents=True, exist_ok=True)
+            test_dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=runs))
+        else:
+            test_dir = run_dir
         test_dir.mkdir(parents=True, exist_ok=True)
         env = {f"PARAM_{name}": str(value) for name, value in parameters.items()}
         env.update(extra_env or {})
-        name = results_name or build_tag
         plusargs: list[str] = []
         if coverage and sim == "verilator":
             plusargs.append(f"+verilator+coverage+file+{build_dir / f'coverage_{name}.dat'}")
@@ -391,8 +400,10 @@ def run_cocotb(
             # cocotb's runner exits under pytest when a test failed: report which and why.
             raise AssertionError(
                 f"{test_module} on {toplevel}: {failure_report(results_xml)} (seed {seed}; "
-                f"log above)"
+                f"log above; run folder {test_dir})"
             ) from stop
+        if own_dir and not waves:
+            shutil.rmtree(test_dir, ignore_errors=True)
     n_tests, n_failed = get_results(results)
     assert n_tests > 0, f"{test_module} on {toplevel}: no cocotb test ran"
     assert n_failed == 0, (
