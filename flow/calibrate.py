@@ -127,34 +127,31 @@ def forward_with_stats(
     sums: dict[str, torch.Tensor] = {}
     counts: dict[str, int] = {}
     sample: dict[str, torch.Tensor] = {}
-    # Sublayers fed the very same tensor (q/k/v, gate/up) share one reduction.
-    last: list[tuple[torch.Tensor, torch.Tensor]] = []
+    # Sublayers fed the very same tensor (q/k/v, gate/up: called one after another) share one
+    # reduction and one Gram matrix; `last` holds (input, its sum x^2, the first sublayer).
+    last: list[tuple[torch.Tensor, torch.Tensor, str]] = []
     grams: dict[str, torch.Tensor] = {}
-    # Input tensors of the current chunk's forward (kept alive, so ids cannot be reused) ->
-    # the first sublayer that saw it; `shared` maps later sublayers to that first one.
-    seen: dict[int, tuple[str, torch.Tensor]] = {}
-    shared: dict[str, str] = {}
+    shared: dict[str, str] = {}  # later sublayer -> the first one fed the same input
 
-    def column_sq_sum(x_in: torch.Tensor) -> torch.Tensor:
+    def column_sq_sum(x_in: torch.Tensor, name: str) -> tuple[torch.Tensor, str]:
         if last and last[0][0] is x_in:
-            return last[0][1]
+            return last[0][1], last[0][2]
         x = x_in.detach().reshape(-1, x_in.shape[-1])
         # float32 within a batch whatever the weights' dtype, float64 across batches.
         total = x.float().square().sum(dim=0).double()
-        last[:] = [(x_in, total)]
-        return total
+        last[:] = [(x_in, total, name)]
+        return total, name
 
     def make_hook(name: str) -> Callable:
         def hook(_mod: nn.Module, inp: tuple, _out: torch.Tensor) -> None:
             x_in = inp[0]
-            total = column_sq_sum(x_in)
+            total, owner = column_sq_sum(x_in, name)
             sums[name] = sums[name] + total if name in sums else total
             counts[name] = counts.get(name, 0) + x_in.numel() // x_in.shape[-1]
             if name not in sample:  # OPT's fc1/fc2 see (batch * tokens, K): flatten alike
                 flat = x_in.detach().reshape(-1, x_in.shape[-1])
                 sample[name] = flat[:KEEP_TOKENS].float().clone()
             if hessian:
-                owner = seen.setdefault(id(x_in), (name, x_in))[0]
                 if owner == name:
                     x = x_in.detach().reshape(-1, x_in.shape[-1]).float()
                     grams[name] = grams[name] + x.T @ x if name in grams else x.T @ x
@@ -164,7 +161,6 @@ def forward_with_stats(
         return hook
 
     handles = [mod.register_forward_hook(make_hook(n)) for n, mod in sublayers.items()]
-    handles.append(block.register_forward_pre_hook(lambda *_: seen.clear()))
     try:
         outs = forward_block(block, chunks)
     finally:

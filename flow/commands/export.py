@@ -84,7 +84,7 @@ def cmd_export(a: argparse.Namespace) -> int:
     stages: dict[str, float] = {"hash": time.perf_counter() - t0}
     ctx = setup(a, n_eval=0)
     stages["load"] = time.perf_counter() - t0 - sum(stages.values())
-    stats = run_stats(ctx, a) if a.method in ("flow", "owl", "uniform") else None
+    stats = None if a.method == "measured" else run_stats(ctx, a)
     stages["statistics"] = time.perf_counter() - t0 - sum(stages.values())
     sel = select_method(a.method, ctx, a, stats, a.metric, a.mask)
     if stats is None:  # measured: the statistics its cost pass saw (a cache hit by now)
