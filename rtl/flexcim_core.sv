@@ -20,7 +20,8 @@ module flexcim_core #(
   parameter int WB      = 8,   // weight bits, two's complement
   parameter int AB      = 8,   // activation bits, two's complement
   parameter int ACC     = 32,  // output accumulator bits, two's complement, wrapping
-  parameter int MAX_TOK = 16   // tokens one job can hold
+  parameter int MAX_TOK = 16,  // tokens one job can hold
+  parameter int G       = C    // columns sharing one pair select (divides C; C: one per slot row)
 ) (
   input  wire                                        clk_i,           // rising-edge clock
   input  wire                                        rst_ni,          // synchronous, active low
@@ -44,8 +45,8 @@ module flexcim_core #(
   output logic [1:0]                                 s_axil_rresp,    // read response (OKAY)
   output logic                                       s_axil_rvalid,   // read data valid
   input  wire                                        s_axil_rready,   // read data ready
-  // Weight stream: one slot row (C weights, C metadata bits, q) per beat
-  input  wire  [flexcim_pkg::w_tdata_bits(P, C, WB)-1:0] s_axis_w_tdata,  // W_TDATA bits
+  // Weight stream: one slot row (C weights, C metadata bits, C/G selects q) per beat
+  input  wire  [flexcim_pkg::w_tdata_bits(P, C, WB, G)-1:0] s_axis_w_tdata,  // W_TDATA bits
   input  wire                                        s_axis_w_tvalid, // weight beat valid
   output logic                                       s_axis_w_tready, // weight beat taken
   input  wire                                        s_axis_w_tlast,  // end of pass (ignored)
@@ -63,7 +64,8 @@ module flexcim_core #(
 
   localparam int QW      = $clog2(P);                 // pair-select bits, max(1, log2 P) for P >= 2
   localparam int NLW     = $clog2(QW + 1);
-  localparam int W_TDATA = flexcim_pkg::w_tdata_bits(P, C, WB);
+  localparam int SELS    = C / G;                     // pair selects per slot row
+  localparam int W_TDATA = flexcim_pkg::w_tdata_bits(P, C, WB, G);
   localparam int A_TDATA = 2*P*P*AB;
   localparam int SW      = WB + AB + $clog2(R);       // column-sum width
   localparam int WIW     = $clog2(P * R);
@@ -127,6 +129,7 @@ module flexcim_core #(
     .R      (R),
     .C      (C),
     .MAX_TOK(MAX_TOK),
+    .G      (G),
     .AW     (AXIL_AW)
   ) u_ctrl (
     .clk_i,
@@ -159,15 +162,15 @@ module flexcim_core #(
   // ------------------------------------------- weight beat, q, activation rows
   wire [C*WB-1:0] beat_w = s_axis_w_tdata[C*WB-1:0];
   wire [C-1:0]    beat_b = s_axis_w_tdata[C*WB +: C];
-  wire [QW-1:0]   beat_q = s_axis_w_tdata[C*WB + C +: QW];
+  wire [SELS*QW-1:0] beat_q = s_axis_w_tdata[C*WB + C +: SELS*QW];  // select g at [g*QW +: QW]
   wire [P*R-1:0]  slot_we = {{(P*R-1){1'b0}}, w_we} << w_idx;  // one-hot slot p*R + r
 
-  logic [P*R*QW-1:0]  q_q;               // pair select of slot p*R + r
+  logic [P*R*SELS*QW-1:0] q_q;           // selects of slot p*R + r at [(p*R + r)*SELS*QW +: SELS*QW]
   logic [A_TDATA-1:0] act_q [0:R-1];     // activation buffer, one token
 
   always_ff @(posedge clk_i) begin
     if (w_we) begin
-      q_q[w_idx*QW +: QW] <= beat_q;
+      q_q[w_idx*SELS*QW +: SELS*QW] <= beat_q;
     end
     if (a_we) begin
       act_q[a_row] <= s_axis_a_tdata;
@@ -175,18 +178,22 @@ module flexcim_core #(
   end
 
   // --------------------------------------------------------- distribution
-  wire [P*R*2*AB-1:0] pairs;  // slot (p, r) pair at [(p*R + r)*2*AB +: 2*AB]
+  // Slot (p, r), select group g: pair at [((p*R + r)*SELS + g)*2*AB +: 2*AB].
+  localparam int PAIRW = SELS*2*AB;  // the pairs of one slot
+  wire [P*R*PAIRW-1:0] pairs;
 
   for (genvar r = 0; r < R; r++) begin : gen_dist
-    wire [P*QW-1:0]   q_row;
-    wire [P*2*AB-1:0] pairs_row;
+    wire [P*SELS*QW-1:0] q_row;
+    wire [P*PAIRW-1:0]   pairs_row;
     for (genvar p = 0; p < P; p++) begin : gen_slot
-      assign q_row[p*QW +: QW] = q_q[(p*R + r)*QW +: QW];
-      assign pairs[(p*R + r)*2*AB +: 2*AB] = pairs_row[p*2*AB +: 2*AB];
+      assign q_row[p*SELS*QW +: SELS*QW] = q_q[(p*R + r)*SELS*QW +: SELS*QW];
+      assign pairs[(p*R + r)*PAIRW +: PAIRW] = pairs_row[p*PAIRW +: PAIRW];
     end
     flexcim_distribution #(
       .P (P),
-      .AB(AB)
+      .AB(AB),
+      .C (C),
+      .G (G)
     ) u_dist (
       .row_i  (act_q[r]),
       .q_i    (q_row),
@@ -205,14 +212,15 @@ module flexcim_core #(
       .R (R),
       .C (C),
       .WB(WB),
-      .AB(AB)
+      .AB(AB),
+      .G (G)
     ) u_submacro (
       .clk_i,
       .rst_ni,
       .we_i   (slot_we[p*R +: R]),
       .w_i    (beat_w),
       .b_i    (beat_b),
-      .pairs_i(pairs[p*R*2*AB +: R*2*AB]),
+      .pairs_i(pairs[p*R*PAIRW +: R*PAIRW]),
       .issue_i(issue),
       .valid_o(sm_valid[p]),
       .sum_o  (sm_sum[p*C*SW +: C*SW])

@@ -19,6 +19,7 @@ module flexcim_ctrl #(
   parameter int R       = 16,  // rows per sub-macro, power of two in R_MIN..R_MAX
   parameter int C       = 16,  // columns (reported in PARAMS only), 1..C_MAX
   parameter int MAX_TOK = 16,  // tokens one job can hold, 1..MAX_TOK_MAX
+  parameter int G       = C,   // columns sharing one pair select (PARAMS2 only), divides C
   parameter int AW      = 8    // CSR byte-address width
 ) (
   input  wire                                    clk_i,        // rising-edge clock
@@ -71,8 +72,12 @@ module flexcim_ctrl #(
   localparam logic [AW-3:0] A_STALLS  = (AW-2)'(8'h1C >> 2);
   localparam logic [AW-3:0] A_PARAMS  = (AW-2)'(8'h20 >> 2);
   localparam logic [AW-3:0] A_VERSION = (AW-2)'(8'h24 >> 2);
+  localparam logic [AW-3:0] A_PARAMS2 = (AW-2)'(8'h28 >> 2);
   localparam logic [31:0]   VERSION   = 32'h0001_0000;
   localparam logic [31:0]   PARAMS    = {8'(MAX_TOK), 8'(C), 8'(R), 8'(P)};
+  // PARAMS2 counts departures from the original core, so it reads 0 there
+  // (G = C): [7:0] C/G - 1, the extra pair selects per slot row.
+  localparam logic [31:0]   PARAMS2   = {24'd0, 8'(C / G - 1)};
 
   initial begin
     if (P < flexcim_pkg::P_MIN || (1 << QW) != P || P > flexcim_pkg::P_MAX)
@@ -82,6 +87,7 @@ module flexcim_ctrl #(
     if (C < 1 || C > flexcim_pkg::C_MAX) $fatal(1, "C (%0d) must be in 1..%0d", C, flexcim_pkg::C_MAX);
     if (MAX_TOK < 1 || MAX_TOK > flexcim_pkg::MAX_TOK_MAX)
       $fatal(1, "MAX_TOK (%0d) must be in 1..%0d", MAX_TOK, flexcim_pkg::MAX_TOK_MAX);
+    if (G < 1 || G > C || C % G != 0) $fatal(1, "G (%0d) must divide C (%0d)", G, C);
     if (AW < 6) $fatal(1, "AW (%0d) must be >= 6 to reach every CSR", AW);
   end
 
@@ -340,6 +346,7 @@ module flexcim_ctrl #(
       A_STALLS:  reg_rdata_o = stalls_q;
       A_PARAMS:  reg_rdata_o = PARAMS;
       A_VERSION: reg_rdata_o = VERSION;
+      A_PARAMS2: reg_rdata_o = PARAMS2;
       default:   reg_rdata_o = 32'd0;
     endcase
   end

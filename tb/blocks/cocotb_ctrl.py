@@ -20,7 +20,7 @@ from tb.common.csr import Csr
 from tb.common.params import built_config
 
 # The register map lives in tb.common.csr (one home); these names are its aliases.
-CTRL, STATUS, N, M, TOKENS, PASSES, CYCLES, STALLS, PARAMS, VERSION = (int(r) for r in Csr)
+CTRL, STATUS, N, M, TOKENS, PASSES, CYCLES, STALLS, PARAMS, VERSION, PARAMS2 = (int(r) for r in Csr)
 
 
 async def write(dut: SimHandleBase, addr: int, data: int, strb: int = 0xF) -> None:
@@ -140,7 +140,8 @@ async def csr_readback_strobes_and_busy_writes(dut: SimHandleBase) -> None:
     await setup(dut)
     assert await read(dut, PARAMS) == cfg.P | cfg.R << 8 | cfg.C << 16 | cfg.MAX_TOK << 24
     assert await read(dut, VERSION) == 0x0001_0000
-    for addr in (0x00, 0x28, 0x3C, 0xFC):
+    assert await read(dut, PARAMS2) == cfg.SELS - 1  # C/G - 1: 0 for the G = C core
+    for addr in (0x00, 0x2C, 0x3C, 0xFC):
         assert await read(dut, addr) == 0, f"unmapped/write-only {addr:#x} reads non-zero"
     await write(dut, TOKENS, 0x1234_5678)
     await write(dut, TOKENS, 0xAABB_CCDD, strb=0b0101)
@@ -189,10 +190,10 @@ async def documented_reset_values_and_side_effects(dut: SimHandleBase) -> None:
     await write(dut, CTRL, 1)
     assert await read(dut, STATUS) == (5 << 8) | 0b100
     # Writes to read-only and unmapped addresses change nothing (the bus still answers OKAY).
-    before = [await read(dut, a) for a in range(0, 0x28, 4)]
-    for addr in (STATUS, CYCLES, STALLS, PARAMS, VERSION, 0x28, 0x40, 0xFC):
+    before = [await read(dut, a) for a in range(0, 0x2C, 4)]
+    for addr in (STATUS, CYCLES, STALLS, PARAMS, VERSION, PARAMS2, 0x2C, 0x40, 0xFC):
         await write(dut, addr, 0xFFFF_FFFF)
-    assert [await read(dut, a) for a in range(0, 0x28, 4)] == before
+    assert [await read(dut, a) for a in range(0, 0x2C, 4)] == before
     # CTRL starts only with bit 0 set in byte lane 0.
     await write(dut, PASSES, 1)
     await write(dut, CTRL, 0xFFFF_FFFE)

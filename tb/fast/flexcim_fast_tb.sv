@@ -22,6 +22,7 @@ module flexcim_fast_tb #(
   parameter int AB      = 8,
   parameter int ACC     = 32,
   parameter int MAX_TOK = 16,
+  parameter int G       = C,      // columns sharing one pair select
   parameter int W_DEPTH = 8192,   // weight beats one load can hold
   parameter int A_DEPTH = 65536   // activation beats one load can hold
 ) (
@@ -62,8 +63,7 @@ module flexcim_fast_tb #(
   output logic [31:0] a_taken_o   // activation beats the core accepted since the load
 );
 
-  localparam int QW      = $clog2(P);
-  localparam int W_TDATA = ((C*WB + C + QW + 7) / 8) * 8;
+  localparam int W_TDATA = flexcim_pkg::w_tdata_bits(P, C, WB, G);
   localparam int A_TDATA = 2*P*P*AB;
   localparam int Y_TDATA = C*ACC;
   localparam int Y_DEPTH = MAX_TOK;
@@ -176,7 +176,7 @@ module flexcim_fast_tb #(
 
   // ------------------------------------------------------------ the core
   flexcim_core #(
-    .P(P), .R(R), .C(C), .WB(WB), .AB(AB), .ACC(ACC), .MAX_TOK(MAX_TOK)
+    .P(P), .R(R), .C(C), .WB(WB), .AB(AB), .ACC(ACC), .MAX_TOK(MAX_TOK), .G(G)
   ) u_core (
     .clk_i,
     .rst_ni,
