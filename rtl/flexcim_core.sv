@@ -4,7 +4,7 @@
 // distribution, a merge tree with output accumulation, CSRs over AXI4-Lite and
 // three AXI4-Stream ports (weights, activations, outputs). The interfaces,
 // schedule and cycle model are ARCHITECTURE.md sections 3 and 4:
-//   CYCLES = NP*(P*R + T*R) + D + T,  D = log2 R + log2 P + 2.
+//   CYCLES = NP*(P*R + T*R/RPB) + D + T,  D = log2 R + log2 P + 2.
 // Why the datapath never stalls: a token issues the edge after its last
 // activation beat and flows through a fixed-latency pipeline; back-pressure is
 // absorbed by the streams (WLOAD/ALOAD wait for tvalid, OUT waits for tready).
@@ -21,7 +21,8 @@ module flexcim_core #(
   parameter int AB      = 8,   // activation bits, two's complement
   parameter int ACC     = 32,  // output accumulator bits, two's complement, wrapping
   parameter int MAX_TOK = 16,  // tokens one job can hold
-  parameter int G       = C    // columns sharing one pair select (divides C; C: one per slot row)
+  parameter int G       = C,   // columns sharing one pair select (divides C; C: one per slot row)
+  parameter int RPB     = 1    // activation rows per beat (divides R; R: one token per beat)
 ) (
   input  wire                                        clk_i,           // rising-edge clock
   input  wire                                        rst_ni,          // synchronous, active low
@@ -50,8 +51,8 @@ module flexcim_core #(
   input  wire                                        s_axis_w_tvalid, // weight beat valid
   output logic                                       s_axis_w_tready, // weight beat taken
   input  wire                                        s_axis_w_tlast,  // end of pass (ignored)
-  // Activation stream: one macro row of one token (2*P*P lanes) per beat
-  input  wire  [2*P*P*AB-1:0]                        s_axis_a_tdata,  // A_TDATA bits
+  // Activation stream: RPB macro rows of one token (2*P*P lanes each) per beat
+  input  wire  [flexcim_pkg::a_tdata_bits(P, AB, RPB)-1:0] s_axis_a_tdata,  // A_TDATA bits
   input  wire                                        s_axis_a_tvalid, // activation beat valid
   output logic                                       s_axis_a_tready, // activation beat taken
   input  wire                                        s_axis_a_tlast,  // end of token (ignored)
@@ -66,10 +67,13 @@ module flexcim_core #(
   localparam int NLW     = $clog2(QW + 1);
   localparam int SELS    = C / G;                     // pair selects per slot row
   localparam int W_TDATA = flexcim_pkg::w_tdata_bits(P, C, WB, G);
-  localparam int A_TDATA = 2*P*P*AB;
+  localparam int ROW_W   = 2*P*P*AB;                  // one macro row of activations
+  localparam int A_TDATA = flexcim_pkg::a_tdata_bits(P, AB, RPB);
+  localparam int A_BEATS = R / RPB;                   // activation beats per token
+  localparam int BIW     = A_BEATS > 1 ? $clog2(A_BEATS) : 1;
+  localparam int RIW     = $clog2(R);
   localparam int SW      = WB + AB + $clog2(R);       // column-sum width
   localparam int WIW     = $clog2(P * R);
-  localparam int RIW     = $clog2(R);
   localparam int TW      = $clog2(MAX_TOK + 1);
   localparam int TIW     = MAX_TOK > 1 ? $clog2(MAX_TOK) : 1;
   localparam int AXIL_AW = 8;
@@ -118,7 +122,7 @@ module flexcim_core #(
   // ------------------------------------------------------------ sequencer
   wire            w_we, a_we, issue, start;
   wire [WIW-1:0]  w_idx;
-  wire [RIW-1:0]  a_row;
+  wire [BIW-1:0]  a_beat;
   wire [TW-1:0]   tokens;
   wire [NLW-1:0]  nlog;
   wire [QW:0]     mhalf;
@@ -130,6 +134,7 @@ module flexcim_core #(
     .C      (C),
     .MAX_TOK(MAX_TOK),
     .G      (G),
+    .RPB    (RPB),
     .AW     (AXIL_AW)
   ) u_ctrl (
     .clk_i,
@@ -150,7 +155,7 @@ module flexcim_core #(
     .w_we_o     (w_we),
     .w_idx_o    (w_idx),
     .a_we_o     (a_we),
-    .a_row_o    (a_row),
+    .a_beat_o   (a_beat),
     .issue_o    (issue),
     .start_o    (start),
     .tokens_o   (tokens),
@@ -166,14 +171,16 @@ module flexcim_core #(
   wire [P*R-1:0]  slot_we = {{(P*R-1){1'b0}}, w_we} << w_idx;  // one-hot slot p*R + r
 
   logic [P*R*SELS*QW-1:0] q_q;           // selects of slot p*R + r at [(p*R + r)*SELS*QW +: SELS*QW]
-  logic [A_TDATA-1:0] act_q [0:R-1];     // activation buffer, one token
+  logic [ROW_W-1:0]   act_q [0:R-1];     // activation buffer, one token
 
   always_ff @(posedge clk_i) begin
     if (w_we) begin
       q_q[w_idx*SELS*QW +: SELS*QW] <= beat_q;
     end
-    if (a_we) begin
-      act_q[a_row] <= s_axis_a_tdata;
+    if (a_we) begin  // beat i holds rows i*RPB .. i*RPB + RPB-1, row j at [j*ROW_W +: ROW_W]
+      for (int j = 0; j < RPB; j++) begin
+        act_q[RIW'(32'(a_beat) * RPB + j)] <= s_axis_a_tdata[j*ROW_W +: ROW_W];
+      end
     end
   end
 

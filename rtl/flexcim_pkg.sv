@@ -39,6 +39,12 @@ package flexcim_pkg;
     w_tdata_bits = ((w_beat_bits(p, c, wb, g) + 7) / 8) * 8;
   endfunction
 
+  // Width of one activation beat: RPB macro rows of 2*P*P lanes of AB bits
+  // (= golden.config.HwConfig.A_TDATA).
+  function automatic integer a_tdata_bits(input integer p, input integer ab, input integer rpb);
+    a_tdata_bits = rpb * 2 * p * p * ab;
+  endfunction
+
   // Drain cycles D = log2 R + log2 P + 2 (= golden.cycle_model.drain_cycles).
   function automatic integer drain_cycles(input integer p, input integer r);
     drain_cycles = $clog2(r) + $clog2(p) + 2;

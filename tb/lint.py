@@ -21,7 +21,7 @@ from tb.common.runner import CORE_MODULES, RTL_DIR, load_configs
 from tb.toolchain import simulator_env
 
 WAIVERS = RTL_DIR / "lint" / "verilator.vlt"
-LINT_CONFIGS = ("default", "paper", "default_g1")
+LINT_CONFIGS = ("default", "paper", "paper_g1_rpb32")  # the last: G = 1 and RPB = R
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ TARGETS: tuple[LintTarget, ...] = (
         ("flexcim_adder_tree",),
         _pick("P", "R", "C", "WB", "AB", "ACC", "MAX_TOK"),
     ),
-    LintTarget("flexcim_ctrl", ("flexcim_pkg",), _pick("P", "R", "C", "MAX_TOK", "G")),
+    LintTarget("flexcim_ctrl", ("flexcim_pkg",), _pick("P", "R", "C", "MAX_TOK", "G", "RPB")),
     LintTarget("flexcim_axil", (), lambda cfg: {}),
     LintTarget(
         "flexcim_core_assert",
@@ -73,7 +73,7 @@ TARGETS: tuple[LintTarget, ...] = (
     LintTarget(
         "flexcim_core",
         CORE_MODULES[:-1],
-        _pick("P", "R", "C", "WB", "AB", "ACC", "MAX_TOK", "G"),
+        _pick("P", "R", "C", "WB", "AB", "ACC", "MAX_TOK", "G", "RPB"),
     ),
 )
 

@@ -38,9 +38,11 @@ GROUPS: dict[str, list[str]] = {
     "closure": ["functional_coverage_closure"],
 }
 # Select-sharing width G variants (configs/flexcim.yaml): G < C, one build each.
-G_CONFIGS = ("small_g2", "small_g1", "default_g4", "default_g1")
+# and activation rows per beat RPB variants (RPB = R: one token per beat). All slow but G_QUICK.
+G_CONFIGS = ("small_g2", "small_g1", "default_g4", "default_g1", "small_rpb4", "small_g1_rpb4")
 VERILATOR_CONFIGS = ("tiny", "small", "default", "wide", "deep", "paper", *G_CONFIGS)
-ICARUS_CONFIGS = ("tiny", "small", "small_g2", "small_g1")  # Icarus is ~100x slower on wide designs
+# Icarus is ~100x slower on wide designs: small configurations only.
+ICARUS_CONFIGS = ("tiny", "small", "small_g2", "small_g1", "small_rpb4", "small_g1_rpb4")
 # The G cases `make test` runs (its 10-minute budget allows one more small build): G = 1, the
 # far end from today's core, on the groups that exercise the selects; every other G case is slow.
 G_QUICK = {("verilator", "small_g1"): ("patterns", "masks", "closure")}
