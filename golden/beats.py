@@ -42,18 +42,22 @@ def _signed(bits: np.ndarray) -> np.ndarray:
 
 
 def weight_beats(tile: TileImage, cfg: HwConfig) -> list[list[int]]:
-    """[pass][p*R + r]: weight of column c at [c*WB +: WB], b at C*WB + c, q above."""
-    if tile.q.ndim != 3:
-        raise ValueError("a per-column (idealised) tile has per-cell q: no hardware encoding")
+    """[pass][p*R + r]: weight of column c at [c*WB +: WB], b at C*WB + c, then the C/G
+    pair selects, select g (columns g*G .. g*G+G-1) at [C*WB + C + g*QW +: QW]."""
     P, R, C, WB = cfg.P, cfg.R, cfg.C, cfg.WB
     if tile.weight.shape != (tile.passes, P, R, C):
         raise ValueError(f"tile images {tile.weight.shape} do not match the config")
+    if tile.sels != cfg.SELS:
+        raise ValueError(
+            f"tile has {tile.sels} pair selects per slot row, the core G={cfg.G} takes "
+            f"{cfg.SELS}: no hardware encoding (map it with this config's G)"
+        )
     n = tile.passes * P * R
     bits = np.concatenate(
         [
             _bits(tile.weight.reshape(n, C), WB).reshape(n, C * WB),
             tile.meta.reshape(n, C).astype(np.uint8) & 1,
-            _bits(tile.q.reshape(n), cfg.QW),
+            _bits(tile.q.reshape(n, cfg.SELS), cfg.QW).reshape(n, cfg.SELS * cfg.QW),
         ],
         axis=1,
     )
@@ -62,14 +66,21 @@ def weight_beats(tile: TileImage, cfg: HwConfig) -> list[list[int]]:
     return [beats[i * per_pass : (i + 1) * per_pass] for i in range(tile.passes)]
 
 
-def decode_weight_beat(tdata: int, cfg: HwConfig) -> tuple[np.ndarray, np.ndarray, int]:
-    """Inverse of one weight beat: (weights int64 (C,), meta (C,), q)."""
-    C, WB = cfg.C, cfg.WB
+def decode_weight_beat(
+    tdata: int, cfg: HwConfig
+) -> tuple[np.ndarray, np.ndarray, int | np.ndarray]:
+    """Inverse of one weight beat: (weights int64 (C,), meta (C,), q).
+
+    q is an int when G = C (one select) and an int64 array (C/G,) of the selects otherwise.
+    """
+    C, WB, QW, sels = cfg.C, cfg.WB, cfg.QW, cfg.SELS
     b = _unpack(tdata, cfg.W_TDATA)
     w = _signed(b[: C * WB].reshape(C, WB))
     meta = b[C * WB : C * WB + C]
-    q = int((b[C * WB + C : C * WB + C + cfg.QW] << np.arange(cfg.QW)).sum())
-    if b[C * WB + C + cfg.QW :].any():
+    qbits = b[C * WB + C : C * WB + C + sels * QW].reshape(sels, QW)
+    qs = (qbits << np.arange(QW)).sum(-1)
+    q = int(qs[0]) if sels == 1 else qs
+    if b[C * WB + C + sels * QW :].any():
         raise ValueError("weight beat has non-zero padding bits")
     return w, meta, q
 

@@ -1,10 +1,11 @@
 """Structured datapath model: computes from the tile images and activation lanes only.
 
 Stage by stage as the RTL does it (FLEXCIM.md §3, ARCHITECTURE §1): the distribution gives
-slot (p, r) pair q of the group in its set's lanes (q >= M_hw/2 reads zero), each cell
-multiplies its weight by element b of the pair, a column adder tree sums R rows, a merge tree
-sums P sub-macros, and the accumulator adds passes wrapping to ACC bits. Every adder level
-asserts its values fit the RTL width, so a width mistake in the spec shows up here first.
+the cells of slot (p, r) in select group g (G columns) pair q[g] of the group in its set's
+lanes (q >= M_hw/2 reads zero), each cell multiplies its weight by element b of the pair, a
+column adder tree sums R rows, a merge tree sums P sub-macros, and the accumulator adds passes
+wrapping to ACC bits. Every adder level asserts its values fit the RTL width, so a width
+mistake in the spec shows up here first.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ def distribute(tile: TileImage, rows: np.ndarray, cfg: HwConfig) -> np.ndarray:
     # Lane s*2P + 2q + e is element e of pair q of set s; the gate zeroes pairs q >= M_hw/2.
     pairs = rows.astype(np.int64).reshape(tile.passes, -1, R, P, P, 2)
     pairs[:, :, :, :, tile.m_hw // 2 :, :] = 0
-    q = tile.q if tile.q.ndim == 4 else np.broadcast_to(tile.q[..., None], tile.meta.shape)
+    if tile.meta.shape[3] % tile.sels:
+        raise ValueError(f"q {tile.q.shape}: {tile.sels} selects do not divide the columns")
+    q = tile.cell_q()  # select group g of G columns: every cell of it sees select g
     if q.shape != tile.meta.shape or int(q.max(initial=0)) >= P:
         raise ValueError(f"q {tile.q.shape} does not fit the images or selects >= P")
     ps, p, r, _ = np.indices(tile.meta.shape, sparse=True)
@@ -72,7 +75,7 @@ def _image_weights(tile: TileImage, k: int) -> tuple[np.ndarray, np.ndarray, np.
     p), exactly as `distribute` routes it; a pair select q >= M_hw/2, an empty window or an
     input index in the K padding reads zero, so such cells contribute nothing.
     """
-    q = tile.q if tile.q.ndim == 4 else np.broadcast_to(tile.q[..., None], tile.meta.shape)
+    q = tile.cell_q()
     ps, p, r, c = np.nonzero(tile.weight)
     group = tile.window[ps, r, p // tile.n_hw].astype(np.int64)
     pair = q[ps, p, r, c].astype(np.int64)
@@ -98,7 +101,7 @@ def _layer_cells(mapping: LayerMapping) -> tuple[np.ndarray, np.ndarray, np.ndar
     tiles = mapping.tiles
     weight = np.concatenate([t.weight.ravel() for t in tiles])
     meta = np.concatenate([t.meta.ravel() for t in tiles])
-    q = np.concatenate([t.q.ravel() for t in tiles])
+    q = np.concatenate([t.cell_q().ravel() for t in tiles])  # per cell, any G
     window = np.concatenate([t.window.ravel() for t in tiles])
     _, P, R, C = tiles[0].weight.shape
     sets = tiles[0].window.shape[2]
@@ -108,7 +111,7 @@ def _layer_cells(mapping: LayerMapping) -> tuple[np.ndarray, np.ndarray, np.ndar
     prow = cell // C  # (pass, p, r) row of the cell
     r, p, ps = prow % R, (prow // R) % P, prow // (R * P)
     group = window[(ps * R + r) * sets + p // mapping.n_hw].astype(np.int64)
-    pair = (q[cell] if tiles[0].q.ndim == 4 else q[prow]).astype(np.int64)
+    pair = q[cell].astype(np.int64)
     col_k = group * mapping.m_hw + 2 * pair + meta[cell]
     tile = tile_of[ps]
     cols = np.array([t.cols for t in tiles])[tile]
