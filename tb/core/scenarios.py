@@ -71,6 +71,8 @@ async def spilling_masks(env: CoreEnv, jobs: int) -> int:
     for i in range(jobs):
         n, m = sparse[i % len(sparse)]
         job = one_tile_job(env, n, m, f"{n}:{m}/per-channel/{i}", mask="per-channel")
+        # One select per cell (G = 1): every N:M group fits its N slots, nothing may spill.
+        assert env.cfg.G != 1 or not job.spilled, f"{job.label}: spilled at G = 1"
         spilled += job.spilled
         await env.run_job(job)
     return spilled
