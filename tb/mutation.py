@@ -97,6 +97,14 @@ MUTANTS: tuple[Mutant, ...] = (
         "every select group of a slot uses group 0's pair select (G < C)",
         config="small_g2",
     ),
+    Mutant(
+        "beat_rows_all_take_row0",
+        "flexcim_core.sv",
+        "<= s_axis_a_tdata[j*ROW_W +: ROW_W];",
+        "<= s_axis_a_tdata[0 +: ROW_W];",
+        "every row of a multi-row activation beat takes the beat's first row (RPB > 1)",
+        config="small_rpb4",
+    ),
 )
 
 # Groups of tb/core/test_core.py run per mutant: values, stalls, control and multi-job.
