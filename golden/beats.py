@@ -86,19 +86,23 @@ def decode_weight_beat(
 
 
 def activation_beats(rows: np.ndarray, cfg: HwConfig) -> list[list[list[int]]]:
-    """[pass][token][r]: rows [passes, T, R, A_LANES] -> lane l at [l*AB +: AB]."""
+    """[pass][token][beat]: rows [passes, T, R, A_LANES] -> beat i holds rows i*RPB ..
+    i*RPB + RPB-1, row j of the beat at [j*A_LANES*AB +: A_LANES*AB], lane l at [l*AB +: AB]."""
     rows = np.asarray(rows)
     if rows.ndim != 4 or rows.shape[2:] != (cfg.R, cfg.A_LANES):
         raise ValueError(f"rows must be [passes, T, R={cfg.R}, {cfg.A_LANES}], got {rows.shape}")
-    passes, t, r, lanes = rows.shape
-    flat = _pack(_bits(rows.reshape(-1, lanes), cfg.AB).reshape(-1, lanes * cfg.AB), cfg.A_TDATA)
-    it = iter(flat)
-    return [[[next(it) for _ in range(r)] for _ in range(t)] for _ in range(passes)]
+    passes, t, _, lanes = rows.shape
+    per_beat = cfg.RPB * lanes  # rows of one beat are consecutive in the flat order
+    bits = _bits(rows.reshape(-1, per_beat), cfg.AB).reshape(-1, per_beat * cfg.AB)
+    it = iter(_pack(bits, cfg.A_TDATA))
+    return [[[next(it) for _ in range(cfg.A_BEATS)] for _ in range(t)] for _ in range(passes)]
 
 
 def decode_activation_beat(tdata: int, cfg: HwConfig) -> np.ndarray:
-    """Inverse of one activation beat: int64 (A_LANES,) signed."""
-    return _signed(_unpack(tdata, cfg.A_TDATA).reshape(cfg.A_LANES, cfg.AB))
+    """Inverse of one activation beat: int64 (A_LANES,) signed at RPB = 1, else
+    (RPB, A_LANES), row j of the beat first-indexed."""
+    lanes = _signed(_unpack(tdata, cfg.A_TDATA).reshape(cfg.RPB * cfg.A_LANES, cfg.AB))
+    return lanes if cfg.RPB == 1 else lanes.reshape(cfg.RPB, cfg.A_LANES)
 
 
 def encode_output_beat(y: np.ndarray, cfg: HwConfig) -> int:

@@ -47,6 +47,9 @@ class HwConfig:
     # Columns sharing one pair select (select-sharing width); None means C, today's core
     # (one select per slot row). G = 1 is one select per cell. G must divide C.
     G: int | None = None
+    # Activation rows per beat: 1 (one macro row per beat, today's core) .. R (one token per
+    # beat); must divide R.
+    RPB: int = 1
 
     def __post_init__(self) -> None:
         if self.G is None:
@@ -74,6 +77,8 @@ class HwConfig:
             )
         if not 1 <= self.MAX_TOK <= 255:
             raise ValueError(f"MAX_TOK={self.MAX_TOK}: must be in 1..255")
+        if not (1 <= self.RPB <= self.R and self.R % self.RPB == 0):
+            raise ValueError(f"RPB={self.RPB}: must divide R={self.R} (activation rows per beat)")
         if not (1 <= self.sel_width <= self.C and self.C % self.sel_width == 0):
             raise ValueError(f"G={self.G}: must divide C={self.C} (columns sharing one select)")
 
@@ -119,7 +124,13 @@ class HwConfig:
 
     @property
     def A_TDATA(self) -> int:
-        return self.A_LANES * self.AB
+        """RPB rows of A_LANES lanes: the formula of rtl/flexcim_pkg.sv a_tdata_bits."""
+        return self.RPB * self.A_LANES * self.AB
+
+    @property
+    def A_BEATS(self) -> int:
+        """Activation beats per token per pass: R / RPB."""
+        return self.R // self.RPB
 
     @property
     def Y_TDATA(self) -> int:

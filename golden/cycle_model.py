@@ -1,7 +1,8 @@
 """Cycle model of docs/ARCHITECTURE.md §4: one job, a layer, and the two baselines.
 
-`cycles = NP * (P*R + T*R) + D + T` with `D = log2 R + log2 P + 2`; the RTL's CYCLES CSR must
-equal it exactly (zero tolerance) once stalls are subtracted.
+`cycles = NP * (P*R + T*R/RPB) + D + T` with `D = log2 R + log2 P + 2` (RPB activation rows
+per beat, 1 by default); the RTL's CYCLES CSR must equal it exactly (zero tolerance) once
+stalls are subtracted.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def job_cycles(passes: int, tokens: int, cfg: HwConfig) -> CycleBreakdown:
     if not 1 <= tokens <= cfg.MAX_TOK:
         raise ValueError(f"tokens={tokens}: must be in 1..MAX_TOK={cfg.MAX_TOK}")
     wl = passes * cfg.P * cfg.R
-    al = passes * tokens * cfg.R
+    al = passes * tokens * cfg.A_BEATS  # R / RPB beats per token per pass
     d = drain_cycles(cfg)
     return CycleBreakdown(wl, al, d, tokens, wl + al + d + tokens)
 

@@ -86,7 +86,8 @@ class CoreCoverage:
             point("job.pattern", patterns, lambda j, mp, tb, sp: (j.n, j.m)),
             point("job.multipass", [False, True], lambda j, mp, tb, sp: mp),
             point("job.tokens", ["1", "mid", "max"], lambda j, mp, tb, sp: tb),
-            point("mask.spill", [False, True], lambda j, mp, tb, sp: sp),
+            # One select per cell (G = 1) never spills an N:M mask: there is only one bin.
+            point("mask.spill", [False, True] if cfg.G != 1 else [False], lambda j, mp, tb, sp: sp),
         )
         self._job = cross("job.pattern_x_multipass", ["job.pattern", "job.multipass"])(self._job)
 
@@ -99,6 +100,18 @@ class CoreCoverage:
             point("slot.meta", [0, 1], lambda q, b: b),
         )
         self._slot = cross("slot.q_x_meta", ["slot.q", "slot.meta"])(self._slot)
+
+        def select_hook(group: int) -> None:
+            """Sampled per select group holding a non-zero select under a non-zero weight."""
+
+        def differ_hook(differ: bool) -> None:
+            """Sampled per job: did some slot row's select groups hold different selects?"""
+
+        # Per G: every one of the C/G select fields of the weight beat carried a non-zero
+        # select, and (G < C) rows whose groups select different pairs really ran.
+        self._select = point("select.group", list(range(cfg.SELS)))(select_hook)
+        differ_bins = [False, True] if cfg.SELS > 1 else [False]
+        self._differ = point("select.groups_differ", differ_bins)(differ_hook)
 
         def corner_hook(corner: str) -> None:
             """Sampled per value corner present in a job."""
@@ -131,14 +144,20 @@ class CoreCoverage:
     def sample_job(self, job: Job, profile: StallProfile, stalls: int) -> None:
         self._job(job, job.passes > 1, _tokens_bin(job.tokens, self.cfg), job.spilled)
         tile = job.tile
-        used = tile.weight.any(axis=-1)  # (passes, P, R): slots with a non-zero weight
-        pairs = set()
-        for p_, sp, r in zip(*np.nonzero(used), strict=True):
-            q = int(tile.q[p_, sp, r])
-            nz = tile.weight[p_, sp, r] != 0
-            pairs.update((q, int(b)) for b in np.unique(tile.meta[p_, sp, r][nz]))
+        cell_q = tile.cell_q()  # [passes, P, R, C]: the select each cell sees
+        nz = tile.weight != 0
+        pairs = {(int(q), int(b)) for q, b in zip(cell_q[nz], tile.meta[nz], strict=True)}
         for q, b in sorted(pairs):
             self._slot(q, b)
+        # Select groups (C/G per slot row) of the cells holding non-zero weights.
+        rows = (*nz.shape[:3], self.cfg.SELS, -1)
+        live = nz.reshape(rows).any(-1)  # [passes, P, R, C/G]
+        q_sel = cell_q.reshape(rows)[..., 0].astype(np.int64)
+        for g in sorted({int(g) for g in np.nonzero(live & (q_sel > 0))[3]}):
+            self._select(g)
+        q_hi = np.where(live, q_sel, -1).max(-1)
+        q_lo = np.where(live, q_sel, self.cfg.P).min(-1)
+        self._differ(bool((live.any(-1) & (q_hi > q_lo)).any()))
         for corner in value_corners(job):
             self._corner(corner)
         self._stall(*profile.key, stalls > 0)
