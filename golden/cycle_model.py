@@ -63,7 +63,9 @@ def _chunks(tokens: int, cfg: HwConfig) -> list[int]:
     return [cfg.MAX_TOK] * full + ([rest] if rest else [])
 
 
-def _jobs_cycles(passes_per_tile: list[int], tokens: int, cfg: HwConfig) -> CycleBreakdown:
+def jobs_cycles(passes_per_tile: list[int], tokens: int, cfg: HwConfig) -> CycleBreakdown:
+    """Jobs of these passes (one per column tile), each over every MAX_TOK chunk of `tokens`:
+    all the cycle model needs of a layer's mapping (flow.latency records exactly this)."""
     total = _ZERO
     for passes in passes_per_tile:
         for t in _chunks(tokens, cfg):
@@ -73,7 +75,7 @@ def _jobs_cycles(passes_per_tile: list[int], tokens: int, cfg: HwConfig) -> Cycl
 
 def layer_cycles(mapping: LayerMapping, tokens: int, cfg: HwConfig) -> CycleBreakdown:
     """FlexCiM: every column tile x every chunk of MAX_TOK tokens, passes from the mapper."""
-    return _jobs_cycles(mapping.passes, tokens, cfg)
+    return jobs_cycles(mapping.passes, tokens, cfg)
 
 
 def dense_passes(k: int, cfg: HwConfig) -> int:
@@ -84,7 +86,7 @@ def dense_dcim_cycles(cout: int, k: int, tokens: int, cfg: HwConfig) -> CycleBre
     """Dense DCiM baseline: the same macro at (P, P), ceil(K / (P*R)) passes per tile."""
     if cout < 1 or k < 1:
         raise ValueError(f"cout={cout}, k={k}: must be >= 1")
-    return _jobs_cycles([dense_passes(k, cfg)] * -(-cout // cfg.C), tokens, cfg)
+    return jobs_cycles([dense_passes(k, cfg)] * -(-cout // cfg.C), tokens, cfg)
 
 
 def fixed_pattern_cycles(
@@ -108,4 +110,4 @@ def fixed_pattern_cycles(
         passes = -(-groups // (cfg.R * cfg.P // n_hw))
     else:
         passes = dense_passes(k, cfg)
-    return _jobs_cycles([passes] * -(-cout // cfg.C), tokens, cfg)
+    return jobs_cycles([passes] * -(-cout // cfg.C), tokens, cfg)

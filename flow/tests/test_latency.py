@@ -6,7 +6,7 @@ import numpy as np
 
 from flow.latency import LatencyTally
 from golden.config import HwConfig
-from golden.cycle_model import job_cycles
+from golden.cycle_model import jobs_cycles
 from golden.masks import nm_mask, pair_shared_mask
 
 CFG = HwConfig.named("default")  # P=4, R=16, C=16
@@ -58,5 +58,5 @@ def test_recorded_passes_recount_the_flexcim_cycles() -> None:
         tally.add(pair_shared_mask(rng.random((40, 96)), n, m, CFG.C), n, m)
     passes = tally.as_dict()["passes"]
     assert [len(p) for p in passes] == [3, 3, 3]  # ceil(40 / C=16) column tiles each
-    recount = sum(job_cycles(p, 16, CFG).total for layer in passes for p in layer)
+    recount = sum(jobs_cycles(layer, 16, CFG).total for layer in passes)
     assert recount == tally.total["FlexCiM"][16]
