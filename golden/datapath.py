@@ -33,6 +33,19 @@ def _adder_tree(v: np.ndarray, axis: int, in_bits: int, what: str) -> np.ndarray
     return v[..., 0]
 
 
+def cell_pair_select(q: np.ndarray, cells: tuple[int, ...]) -> np.ndarray:
+    """Pair select of every cell [.., P, R, C], from a q image of any supported granularity.
+
+    The one place that knows how q is indexed: per (pass, p, r) row (pair-shared mode; a
+    broadcast view, no copy) or per cell (per-column mode).
+    """
+    if q.ndim == len(cells) - 1 and q.shape == cells[:-1]:
+        return np.broadcast_to(q[..., None], cells)
+    if q.shape != cells:
+        raise ValueError(f"q {q.shape} does not fit the cell images {cells}")
+    return q
+
+
 def distribute(tile: TileImage, rows: np.ndarray, cfg: HwConfig) -> np.ndarray:
     """Activation each cell sees: rows [passes, T, R, A_LANES] -> int64 [passes, T, P, R, C]."""
     P, R = cfg.P, cfg.R
@@ -43,9 +56,9 @@ def distribute(tile: TileImage, rows: np.ndarray, cfg: HwConfig) -> np.ndarray:
     # Lane s*2P + 2q + e is element e of pair q of set s; the gate zeroes pairs q >= M_hw/2.
     pairs = rows.astype(np.int64).reshape(tile.passes, -1, R, P, P, 2)
     pairs[:, :, :, :, tile.m_hw // 2 :, :] = 0
-    q = tile.q if tile.q.ndim == 4 else np.broadcast_to(tile.q[..., None], tile.meta.shape)
-    if q.shape != tile.meta.shape or int(q.max(initial=0)) >= P:
-        raise ValueError(f"q {tile.q.shape} does not fit the images or selects >= P")
+    q = cell_pair_select(tile.q, tile.meta.shape)
+    if int(q.max(initial=0)) >= P:
+        raise ValueError(f"q {tile.q.shape} selects a pair >= P")
     ps, p, r, _ = np.indices(tile.meta.shape, sparse=True)
     s = p // tile.n_hw  # set of sub-macro p
     a = pairs[ps, :, r, s, q, tile.meta]  # [passes, P, R, C, T]
@@ -65,62 +78,55 @@ def structured_forward(tile: TileImage, rows: np.ndarray, cfg: HwConfig) -> np.n
     return acc
 
 
-def _image_weights(tile: TileImage, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(column, input index, weight) of every non-zero cell that reads a real activation.
+def _stacked_cells(
+    tiles: list[TileImage], n_hw: int, m_hw: int, k: int, channel_of_column: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(flat (channel * k + input index), weight) of every cell of `tiles`, dead cells zeroed.
 
-    Cell (pass, p, r, c) multiplies activation 2q + b of the group at window (pass, r, set of
-    p), exactly as `distribute` routes it; a pair select q >= M_hw/2, an empty window or an
-    input index in the K padding reads zero, so such cells contribute nothing.
+    Cell (pass, p, r, c) multiplies activation 2q + b of the group at window (pass, r, set
+    of p), exactly as `distribute` routes it; a pair select q >= M_hw/2, an empty window, an
+    input index in the K padding or a padding column reads zero, so such a cell gets weight 0
+    (and index 0). The tiles' images are stacked along the pass axis and handled in one
+    broadcast pass: per-row quantities stay per row, only the last steps are per cell.
+    `channel_of_column` [passes, C] is each column's output channel, -1 for padding.
     """
-    q = tile.q if tile.q.ndim == 4 else np.broadcast_to(tile.q[..., None], tile.meta.shape)
-    ps, p, r, c = np.nonzero(tile.weight)
-    group = tile.window[ps, r, p // tile.n_hw].astype(np.int64)
-    pair = q[ps, p, r, c].astype(np.int64)
-    col_k = group * tile.m_hw + 2 * pair + tile.meta[ps, p, r, c]
-    live = (group >= 0) & (pair < tile.m_hw // 2) & (col_k < k)
-    return c[live], col_k[live], tile.weight[ps, p, r, c][live]
+    one = len(tiles) == 1
+    weight = tiles[0].weight if one else np.concatenate([t.weight for t in tiles])
+    meta = tiles[0].meta if one else np.concatenate([t.meta for t in tiles])
+    window = tiles[0].window if one else np.concatenate([t.window for t in tiles])
+    q_img = tiles[0].q if one else np.concatenate([t.q for t in tiles])
+    _, P, _, _ = weight.shape
+    # Group of every (pass, p, r) row: window [pass, r, set of p] -> [pass, p, r, 1].
+    group = np.swapaxes(window[:, :, np.arange(P) // n_hw], 1, 2)[..., None].astype(np.int32)
+    q = cell_pair_select(q_img.astype(np.int32), weight.shape)
+    col_k = group * m_hw + 2 * q + meta
+    channel = channel_of_column[:, None, None, :]
+    live = (group >= 0) & (q < m_hw // 2) & (col_k < k) & (channel >= 0)
+    flat = np.where(live, channel.astype(np.int64) * k + col_k, 0)
+    return flat.ravel(), np.where(live, weight, 0).ravel()
 
 
-def _dense_from_cells(
-    rows: np.ndarray, cols: np.ndarray, w: np.ndarray, shape: tuple
-) -> np.ndarray:
+def _dense_from_cells(flat: np.ndarray, w: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Sum the cells' weights into a dense int64 matrix (cells sharing an entry add up)."""
-    flat = np.bincount(rows * shape[1] + cols, weights=w, minlength=shape[0] * shape[1])
-    return flat.astype(np.int64).reshape(shape)  # sums of int8 weights: exact in float64
+    dense = np.bincount(flat, weights=w, minlength=shape[0] * shape[1])
+    return dense.astype(np.int64).reshape(shape)  # sums of int8 weights: exact in float64
 
 
-def _layer_cells(mapping: LayerMapping) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(output channel, input index, weight) of every live cell of every tile of a layer.
-
-    The same routing as `_image_weights`, on the tiles' images stacked along the pass axis
-    and indexed flat (one vectorised pass over the layer instead of one per tile).
-    """
-    tiles = mapping.tiles
-    weight = np.concatenate([t.weight.ravel() for t in tiles])
-    meta = np.concatenate([t.meta.ravel() for t in tiles])
-    q = np.concatenate([t.q.ravel() for t in tiles])
-    window = np.concatenate([t.window.ravel() for t in tiles])
-    _, P, R, C = tiles[0].weight.shape
-    sets = tiles[0].window.shape[2]
-    tile_of = np.repeat(np.arange(len(tiles)), [t.passes for t in tiles])
-    cell = np.flatnonzero(weight)
-    c = cell % C
-    prow = cell // C  # (pass, p, r) row of the cell
-    r, p, ps = prow % R, (prow // R) % P, prow // (R * P)
-    group = window[(ps * R + r) * sets + p // mapping.n_hw].astype(np.int64)
-    pair = (q[cell] if tiles[0].q.ndim == 4 else q[prow]).astype(np.int64)
-    col_k = group * mapping.m_hw + 2 * pair + meta[cell]
-    tile = tile_of[ps]
-    cols = np.array([t.cols for t in tiles])[tile]
-    live = (group >= 0) & (pair < mapping.m_hw // 2) & (col_k < mapping.k) & (c < cols)
-    col_start = np.array([t.col_start for t in tiles])[tile]
-    return (col_start + c)[live], col_k[live], weight[cell][live]
+def _channels(tiles: list[TileImage], C: int, offset: bool) -> np.ndarray:
+    """Output channel of every column of every pass [passes, C]; -1 for padding columns."""
+    c = np.arange(C)
+    per_tile = [
+        np.broadcast_to(np.where(c < t.cols, c + (t.col_start if offset else 0), -1), (t.passes, C))
+        for t in tiles
+    ]
+    return np.concatenate(per_tile)
 
 
 def tile_weight_matrix(tile: TileImage, k: int, cfg: HwConfig) -> np.ndarray:
     """The dense int64 (C, K) matrix one job computes, rebuilt from its images only."""
-    c, col_k, w = _image_weights(tile, k)
-    return _dense_from_cells(c, col_k, w, (tile.weight.shape[3], k))
+    C = tile.weight.shape[3]
+    cells = _stacked_cells([tile], tile.n_hw, tile.m_hw, k, _channels([tile], C, offset=False))
+    return _dense_from_cells(*cells, (C, k))
 
 
 def layer_forward(
@@ -138,7 +144,10 @@ def layer_forward(
     if xa.ndim != 2 or xa.shape[1] != mapping.k:
         raise ValueError(f"x must be (T, K={mapping.k}), got {xa.shape}")
     if not stages:
-        dense = _dense_from_cells(*_layer_cells(mapping), (mapping.cout, mapping.k))
+        tiles = mapping.tiles
+        channels = _channels(tiles, tiles[0].weight.shape[3], offset=True)
+        cells = _stacked_cells(tiles, mapping.n_hw, mapping.m_hw, mapping.k, channels)
+        dense = _dense_from_cells(*cells, (mapping.cout, mapping.k))
         return reference_matmul(dense, xa, acc_bits=cfg.ACC)
     y = np.zeros((xa.shape[0], mapping.cout), np.int64)
     for tile in mapping.tiles:
