@@ -15,6 +15,7 @@ import numpy as np
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 
 from golden.config import HwConfig, csr_error_code, supported_patterns
+from golden.datapath import cell_pair_select
 from tb.common.jobs import Job
 from tb.common.stalls import StallProfile
 
@@ -131,14 +132,11 @@ class CoreCoverage:
     def sample_job(self, job: Job, profile: StallProfile, stalls: int) -> None:
         self._job(job, job.passes > 1, _tokens_bin(job.tokens, self.cfg), job.spilled)
         tile = job.tile
-        used = tile.weight.any(axis=-1)  # (passes, P, R): slots with a non-zero weight
-        pairs = set()
-        for p_, sp, r in zip(*np.nonzero(used), strict=True):
-            q = int(tile.q[p_, sp, r])
-            nz = tile.weight[p_, sp, r] != 0
-            pairs.update((q, int(b)) for b in np.unique(tile.meta[p_, sp, r][nz]))
-        for q, b in sorted(pairs):
-            self._slot(q, b)
+        live = tile.weight != 0  # cells with a non-zero weight: their (q, meta) pairs are used
+        q = cell_pair_select(tile.q, tile.weight.shape)[live].astype(np.int64)
+        seen = np.bincount(2 * q + tile.meta[live], minlength=2)  # np.unique: ~8 ms a job
+        for code in np.flatnonzero(seen):
+            self._slot(int(code) // 2, int(code) % 2)
         for corner in value_corners(job):
             self._corner(corner)
         self._stall(*profile.key, stalls > 0)

@@ -37,6 +37,9 @@ GROUPS: dict[str, list[str]] = {
     "layers": ["multi_job_layers_match_layer_model"],
     "closure": ["functional_coverage_closure"],
 }
+# Per-group environment: the stall group drives the streams with cocotbext-axi itself
+# (tb.common.streams), an independent BFM beside the lean endpoints every other group uses.
+GROUP_ENV: dict[str, dict[str, str]] = {"stalls": {"FLEXCIM_STREAMS": "cocotbext"}}
 VERILATOR_CONFIGS = ("tiny", "small", "default", "wide", "deep", "paper")
 ICARUS_CONFIGS = ("tiny", "small")  # Icarus is ~100x slower on wide designs
 ICARUS_GROUPS = ("patterns", "control", "closure")
@@ -57,6 +60,7 @@ def run_core(
         "FCOV_FILE": str(fcov),
         "FLEXCIM_BUILD_DIR": str(build_dir),
         **stimulus_env(),
+        **GROUP_ENV.get(group, {}),
         **env,
     }
     return run_cocotb(
