@@ -21,7 +21,7 @@ export COCOTB_RANDOM_SEED := $(SEED)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-flow apt sim test regress lint lint-rtl lint-py bench area coverage stimulus replay flow-study clean
+.PHONY: help venv venv-flow apt sim test regress lint lint-rtl lint-py bench area tradeoff coverage stimulus replay flow-study clean
 
 help: ## List targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -67,6 +67,10 @@ bench: venv-flow apt ## Benchmarks: golden speed, RTL vs model cycles, simulator
 
 area: venv apt ## Yosys generic-cell area per module and named config (build/area/area.md)
 	$(PY) -m bench.area $(AREA_CONFIGS)
+
+tradeoff: venv-flow apt ## Accuracy / latency / area per core variant (G, RPB) into build/tradeoff
+	$(PY) -m bench.tradeoff --evals docs/results/tradeoff/g*-* \
+		$(if $(wildcard build/area/area.json),--area build/area/area.json)
 
 coverage: venv apt ## Code + functional coverage; HTML and build/coverage/summary.json
 	$(PY) -m tb.coverage_report

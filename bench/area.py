@@ -33,7 +33,7 @@ from tb.common.runner import CORE_MODULES, ROOT, load_configs, rtl_sources
 CONFIGS = ("tiny", "small", "default", "wide", "deep", "paper")
 SIM_ONLY = ("flexcim_core_assert",)  # under `ifndef SYNTHESIS; Yosys 0.23 cannot parse SVA
 OUT = ROOT / "build" / "area"
-CORE_PARAMS = ("P", "R", "C", "WB", "AB", "ACC", "MAX_TOK")
+CORE_PARAMS = ("P", "R", "C", "WB", "AB", "ACC", "MAX_TOK", "G", "RPB")
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ FIXED = (("sparse DCiM 2:4", 2, 4), ("sparse DCiM 1:2", 1, 2))
 
 def sublayer_cycles(
     mask: np.ndarray, n: int, m: int, tokens: tuple[int, ...], cfg: HwConfig
-) -> dict[str, dict[int, int]]:
-    """Cycles of one (Cout, K) keep-mask per accelerator and token count."""
+) -> tuple[dict[str, dict[int, int]], list[int]]:
+    """Cycles of one (Cout, K) keep-mask per accelerator and token count, and FlexCiM's
+    passes per column tile (all the cycle model needs of the mask)."""
     mapping = map_layer(mask.astype(np.int8), n, m, cfg)
     cout, k = mask.shape
     out: dict[str, dict[int, int]] = {
@@ -26,7 +27,7 @@ def sublayer_cycles(
     }
     for label, nf, mf in FIXED:
         out[label] = {t: fixed_pattern_cycles(mask, nf, mf, t, cfg).total for t in tokens}
-    return out
+    return out, mapping.passes
 
 
 class LatencyTally:
@@ -36,9 +37,14 @@ class LatencyTally:
         self.cfg, self.tokens = cfg, tokens
         self.total: dict[str, dict[int, int]] = {}
         self.sublayers = 0
+        # Passes of every FlexCiM job, per sublayer in prune order: a variant of the core
+        # that maps the same way (another rows-per-beat, say) re-counts cycles from these.
+        self.passes: list[list[int]] = []
 
     def add(self, mask: np.ndarray, n: int, m: int) -> None:
-        for acc, by_t in sublayer_cycles(mask, n, m, self.tokens, self.cfg).items():
+        cycles, passes = sublayer_cycles(mask, n, m, self.tokens, self.cfg)
+        self.passes.append(passes)
+        for acc, by_t in cycles.items():
             for t, c in by_t.items():
                 self.total.setdefault(acc, {}).setdefault(t, 0)
                 self.total[acc][t] += c
@@ -48,6 +54,7 @@ class LatencyTally:
         return {
             "config": self.cfg.params(),
             "sublayers": self.sublayers,
+            "passes": self.passes,
             "cycles": {
                 acc: {str(t): c for t, c in by_t.items()} for acc, by_t in self.total.items()
             },

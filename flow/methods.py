@@ -49,7 +49,7 @@ def cost_table(ctx: Context, a: argparse.Namespace, metric: str, mask: str) -> C
         "operating_point": list(op),
         "metric": metric,
         "mask": mask,
-        "c_tile": ctx.hw.C,
+        "c_tile": ctx.hw.sel_width,
         "probe": [a.probe_windows, a.probe_seqlen],
         "batch": a.batch,
         "hyper_m": a.hyper_m,
@@ -61,7 +61,7 @@ def cost_table(ctx: Context, a: argparse.Namespace, metric: str, mask: str) -> C
     if table is not None:
         print(f"measured costs: cache hit {path}", flush=True)
         return table
-    plan = PrunePlan([], metric, mask, ctx.hw.C)
+    plan = PrunePlan([], metric, mask, ctx.hw.sel_width)
     table = measure_costs(
         ctx.lm,
         ctx.windows.calib,

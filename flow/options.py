@@ -125,8 +125,9 @@ def add_common(p: argparse.ArgumentParser, n_eval: int) -> None:
     g.add_argument(
         "--hw-config",
         default="default",
-        help="named config of configs/flexcim.yaml: P validates candidates, C is the "
-        "pair-shared column tile (default: default)",
+        help="named config of configs/flexcim.yaml: P validates candidates, G (columns "
+        "sharing one pair select; C unless the config says) is the pair-shared column tile "
+        "(default: default)",
     )
     g.add_argument("--log", type=Path, default=None, help="JSON log path (default under build/)")
     s = p.add_argument_group("selection")

@@ -42,18 +42,22 @@ def _signed(bits: np.ndarray) -> np.ndarray:
 
 
 def weight_beats(tile: TileImage, cfg: HwConfig) -> list[list[int]]:
-    """[pass][p*R + r]: weight of column c at [c*WB +: WB], b at C*WB + c, q above."""
-    if tile.q.ndim != 3:
-        raise ValueError("a per-column (idealised) tile has per-cell q: no hardware encoding")
+    """[pass][p*R + r]: weight of column c at [c*WB +: WB], b at C*WB + c, then the C/G
+    pair selects, select g (columns g*G .. g*G+G-1) at [C*WB + C + g*QW +: QW]."""
     P, R, C, WB = cfg.P, cfg.R, cfg.C, cfg.WB
     if tile.weight.shape != (tile.passes, P, R, C):
         raise ValueError(f"tile images {tile.weight.shape} do not match the config")
+    if tile.sels != cfg.SELS:
+        raise ValueError(
+            f"tile has {tile.sels} pair selects per slot row, the core G={cfg.G} takes "
+            f"{cfg.SELS}: no hardware encoding (map it with this config's G)"
+        )
     n = tile.passes * P * R
     bits = np.concatenate(
         [
             _bits(tile.weight.reshape(n, C), WB).reshape(n, C * WB),
             tile.meta.reshape(n, C).astype(np.uint8) & 1,
-            _bits(tile.q.reshape(n), cfg.QW),
+            _bits(tile.q.reshape(n, cfg.SELS), cfg.QW).reshape(n, cfg.SELS * cfg.QW),
         ],
         axis=1,
     )
@@ -62,32 +66,43 @@ def weight_beats(tile: TileImage, cfg: HwConfig) -> list[list[int]]:
     return [beats[i * per_pass : (i + 1) * per_pass] for i in range(tile.passes)]
 
 
-def decode_weight_beat(tdata: int, cfg: HwConfig) -> tuple[np.ndarray, np.ndarray, int]:
-    """Inverse of one weight beat: (weights int64 (C,), meta (C,), q)."""
-    C, WB = cfg.C, cfg.WB
+def decode_weight_beat(
+    tdata: int, cfg: HwConfig
+) -> tuple[np.ndarray, np.ndarray, int | np.ndarray]:
+    """Inverse of one weight beat: (weights int64 (C,), meta (C,), q).
+
+    q is an int when G = C (one select) and an int64 array (C/G,) of the selects otherwise.
+    """
+    C, WB, QW, sels = cfg.C, cfg.WB, cfg.QW, cfg.SELS
     b = _unpack(tdata, cfg.W_TDATA)
     w = _signed(b[: C * WB].reshape(C, WB))
     meta = b[C * WB : C * WB + C]
-    q = int((b[C * WB + C : C * WB + C + cfg.QW] << np.arange(cfg.QW)).sum())
-    if b[C * WB + C + cfg.QW :].any():
+    qbits = b[C * WB + C : C * WB + C + sels * QW].reshape(sels, QW)
+    qs = (qbits << np.arange(QW)).sum(-1)
+    q = int(qs[0]) if sels == 1 else qs
+    if b[C * WB + C + sels * QW :].any():
         raise ValueError("weight beat has non-zero padding bits")
     return w, meta, q
 
 
 def activation_beats(rows: np.ndarray, cfg: HwConfig) -> list[list[list[int]]]:
-    """[pass][token][r]: rows [passes, T, R, A_LANES] -> lane l at [l*AB +: AB]."""
+    """[pass][token][beat]: rows [passes, T, R, A_LANES] -> beat i holds rows i*RPB ..
+    i*RPB + RPB-1, row j of the beat at [j*A_LANES*AB +: A_LANES*AB], lane l at [l*AB +: AB]."""
     rows = np.asarray(rows)
     if rows.ndim != 4 or rows.shape[2:] != (cfg.R, cfg.A_LANES):
         raise ValueError(f"rows must be [passes, T, R={cfg.R}, {cfg.A_LANES}], got {rows.shape}")
-    passes, t, r, lanes = rows.shape
-    flat = _pack(_bits(rows.reshape(-1, lanes), cfg.AB).reshape(-1, lanes * cfg.AB), cfg.A_TDATA)
-    it = iter(flat)
-    return [[[next(it) for _ in range(r)] for _ in range(t)] for _ in range(passes)]
+    passes, t, _, lanes = rows.shape
+    per_beat = cfg.RPB * lanes  # rows of one beat are consecutive in the flat order
+    bits = _bits(rows.reshape(-1, per_beat), cfg.AB).reshape(-1, per_beat * cfg.AB)
+    it = iter(_pack(bits, cfg.A_TDATA))
+    return [[[next(it) for _ in range(cfg.A_BEATS)] for _ in range(t)] for _ in range(passes)]
 
 
 def decode_activation_beat(tdata: int, cfg: HwConfig) -> np.ndarray:
-    """Inverse of one activation beat: int64 (A_LANES,) signed."""
-    return _signed(_unpack(tdata, cfg.A_TDATA).reshape(cfg.A_LANES, cfg.AB))
+    """Inverse of one activation beat: int64 (A_LANES,) signed at RPB = 1, else
+    (RPB, A_LANES), row j of the beat first-indexed."""
+    lanes = _signed(_unpack(tdata, cfg.A_TDATA).reshape(cfg.RPB * cfg.A_LANES, cfg.AB))
+    return lanes if cfg.RPB == 1 else lanes.reshape(cfg.RPB, cfg.A_LANES)
 
 
 def encode_output_beat(y: np.ndarray, cfg: HwConfig) -> int:

@@ -44,8 +44,16 @@ class HwConfig:
     AB: int = 8  # activation bits, signed
     ACC: int = 32  # accumulator / output bits, signed, wrapping
     MAX_TOK: int = 16  # tokens one job holds
+    # Columns sharing one pair select (select-sharing width); None means C, today's core
+    # (one select per slot row). G = 1 is one select per cell. G must divide C.
+    G: int | None = None
+    # Activation rows per beat: 1 (one macro row per beat, today's core) .. R (one token per
+    # beat); must divide R.
+    RPB: int = 1
 
     def __post_init__(self) -> None:
+        if self.G is None:
+            object.__setattr__(self, "G", self.C)  # frozen dataclass: normalise once
         for name, value in asdict(self).items():
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ValueError(f"HwConfig.{name} must be an int, got {value!r}")
@@ -69,6 +77,10 @@ class HwConfig:
             )
         if not 1 <= self.MAX_TOK <= 255:
             raise ValueError(f"MAX_TOK={self.MAX_TOK}: must be in 1..255")
+        if not (1 <= self.RPB <= self.R and self.R % self.RPB == 0):
+            raise ValueError(f"RPB={self.RPB}: must divide R={self.R} (activation rows per beat)")
+        if not (1 <= self.sel_width <= self.C and self.C % self.sel_width == 0):
+            raise ValueError(f"G={self.G}: must divide C={self.C} (columns sharing one select)")
 
     @classmethod
     def named(cls, name: str, path: Path | None = None) -> HwConfig:
@@ -81,8 +93,19 @@ class HwConfig:
         return cls(**table[name])
 
     def params(self) -> dict[str, int]:
-        """RTL parameter dict, e.g. for cocotb_tools.runner(parameters=...)."""
-        return asdict(self)
+        """RTL parameter dict, e.g. for cocotb_tools.runner(parameters=...) (G included)."""
+        return {name: int(value) for name, value in asdict(self).items()}
+
+    @property
+    def sel_width(self) -> int:
+        """G as a plain int (the field is normalised to C in __post_init__)."""
+        assert self.G is not None
+        return self.G
+
+    @property
+    def SELS(self) -> int:
+        """Pair selects per slot row: C / G (1 for today's core, C at G = 1)."""
+        return self.C // self.sel_width
 
     @property
     def QW(self) -> int:
@@ -96,11 +119,18 @@ class HwConfig:
 
     @property
     def W_TDATA(self) -> int:
-        return _roundup8(self.C * self.WB + self.C + self.QW)
+        """roundup8(C*WB + C + (C/G)*QW): the formula of rtl/flexcim_pkg.sv w_tdata_bits."""
+        return _roundup8(self.C * self.WB + self.C + self.SELS * self.QW)
 
     @property
     def A_TDATA(self) -> int:
-        return self.A_LANES * self.AB
+        """RPB rows of A_LANES lanes: the formula of rtl/flexcim_pkg.sv a_tdata_bits."""
+        return self.RPB * self.A_LANES * self.AB
+
+    @property
+    def A_BEATS(self) -> int:
+        """Activation beats per token per pass: R / RPB."""
+        return self.R // self.RPB
 
     @property
     def Y_TDATA(self) -> int:

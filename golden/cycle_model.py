@@ -1,7 +1,8 @@
 """Cycle model of docs/ARCHITECTURE.md §4: one job, a layer, and the two baselines.
 
-`cycles = NP * (P*R + T*R) + D + T` with `D = log2 R + log2 P + 2`; the RTL's CYCLES CSR must
-equal it exactly (zero tolerance) once stalls are subtracted.
+`cycles = NP * (P*R + T*R/RPB) + D + T` with `D = log2 R + log2 P + 2` (RPB activation rows
+per beat, 1 by default); the RTL's CYCLES CSR must equal it exactly (zero tolerance) once
+stalls are subtracted.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def job_cycles(passes: int, tokens: int, cfg: HwConfig) -> CycleBreakdown:
     if not 1 <= tokens <= cfg.MAX_TOK:
         raise ValueError(f"tokens={tokens}: must be in 1..MAX_TOK={cfg.MAX_TOK}")
     wl = passes * cfg.P * cfg.R
-    al = passes * tokens * cfg.R
+    al = passes * tokens * cfg.A_BEATS  # R / RPB beats per token per pass
     d = drain_cycles(cfg)
     return CycleBreakdown(wl, al, d, tokens, wl + al + d + tokens)
 
@@ -62,7 +63,9 @@ def _chunks(tokens: int, cfg: HwConfig) -> list[int]:
     return [cfg.MAX_TOK] * full + ([rest] if rest else [])
 
 
-def _jobs_cycles(passes_per_tile: list[int], tokens: int, cfg: HwConfig) -> CycleBreakdown:
+def jobs_cycles(passes_per_tile: list[int], tokens: int, cfg: HwConfig) -> CycleBreakdown:
+    """Jobs of these passes (one per column tile), each over every MAX_TOK chunk of `tokens`:
+    all the cycle model needs of a layer's mapping (flow.latency records exactly this)."""
     total = _ZERO
     for passes in passes_per_tile:
         for t in _chunks(tokens, cfg):
@@ -72,7 +75,7 @@ def _jobs_cycles(passes_per_tile: list[int], tokens: int, cfg: HwConfig) -> Cycl
 
 def layer_cycles(mapping: LayerMapping, tokens: int, cfg: HwConfig) -> CycleBreakdown:
     """FlexCiM: every column tile x every chunk of MAX_TOK tokens, passes from the mapper."""
-    return _jobs_cycles(mapping.passes, tokens, cfg)
+    return jobs_cycles(mapping.passes, tokens, cfg)
 
 
 def dense_passes(k: int, cfg: HwConfig) -> int:
@@ -83,7 +86,7 @@ def dense_dcim_cycles(cout: int, k: int, tokens: int, cfg: HwConfig) -> CycleBre
     """Dense DCiM baseline: the same macro at (P, P), ceil(K / (P*R)) passes per tile."""
     if cout < 1 or k < 1:
         raise ValueError(f"cout={cout}, k={k}: must be >= 1")
-    return _jobs_cycles([dense_passes(k, cfg)] * -(-cout // cfg.C), tokens, cfg)
+    return jobs_cycles([dense_passes(k, cfg)] * -(-cout // cfg.C), tokens, cfg)
 
 
 def fixed_pattern_cycles(
@@ -107,4 +110,4 @@ def fixed_pattern_cycles(
         passes = -(-groups // (cfg.R * cfg.P // n_hw))
     else:
         passes = dense_passes(k, cfg)
-    return _jobs_cycles([passes] * -(-cout // cfg.C), tokens, cfg)
+    return jobs_cycles([passes] * -(-cout // cfg.C), tokens, cfg)

@@ -1,10 +1,11 @@
 """Structured datapath model: computes from the tile images and activation lanes only.
 
 Stage by stage as the RTL does it (FLEXCIM.md §3, ARCHITECTURE §1): the distribution gives
-slot (p, r) pair q of the group in its set's lanes (q >= M_hw/2 reads zero), each cell
-multiplies its weight by element b of the pair, a column adder tree sums R rows, a merge tree
-sums P sub-macros, and the accumulator adds passes wrapping to ACC bits. Every adder level
-asserts its values fit the RTL width, so a width mistake in the spec shows up here first.
+the cells of slot (p, r) in select group g (G columns) pair q[g] of the group in its set's
+lanes (q >= M_hw/2 reads zero), each cell multiplies its weight by element b of the pair, a
+column adder tree sums R rows, a merge tree sums P sub-macros, and the accumulator adds passes
+wrapping to ACC bits. Every adder level asserts its values fit the RTL width, so a width
+mistake in the spec shows up here first.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from golden.config import HwConfig
-from golden.mapper import LayerMapping, TileImage, gather_activations
+from golden.mapper import LayerMapping, TileImage, cell_selects, gather_activations
 from golden.reference import reference_matmul, wrap_signed
 
 
@@ -33,19 +34,6 @@ def _adder_tree(v: np.ndarray, axis: int, in_bits: int, what: str) -> np.ndarray
     return v[..., 0]
 
 
-def cell_pair_select(q: np.ndarray, cells: tuple[int, ...]) -> np.ndarray:
-    """Pair select of every cell [.., P, R, C], from a q image of any supported granularity.
-
-    The one place that knows how q is indexed: per (pass, p, r) row (pair-shared mode; a
-    broadcast view, no copy) or per cell (per-column mode).
-    """
-    if q.ndim == len(cells) - 1 and q.shape == cells[:-1]:
-        return np.broadcast_to(q[..., None], cells)
-    if q.shape != cells:
-        raise ValueError(f"q {q.shape} does not fit the cell images {cells}")
-    return q
-
-
 def distribute(tile: TileImage, rows: np.ndarray, cfg: HwConfig) -> np.ndarray:
     """Activation each cell sees: rows [passes, T, R, A_LANES] -> int64 [passes, T, P, R, C]."""
     P, R = cfg.P, cfg.R
@@ -56,9 +44,11 @@ def distribute(tile: TileImage, rows: np.ndarray, cfg: HwConfig) -> np.ndarray:
     # Lane s*2P + 2q + e is element e of pair q of set s; the gate zeroes pairs q >= M_hw/2.
     pairs = rows.astype(np.int64).reshape(tile.passes, -1, R, P, P, 2)
     pairs[:, :, :, :, tile.m_hw // 2 :, :] = 0
-    q = cell_pair_select(tile.q, tile.meta.shape)
-    if int(q.max(initial=0)) >= P:
-        raise ValueError(f"q {tile.q.shape} selects a pair >= P")
+    if tile.meta.shape[3] % tile.sels:
+        raise ValueError(f"q {tile.q.shape}: {tile.sels} selects do not divide the columns")
+    q = tile.cell_q()  # select group g of G columns: every cell of it sees select g
+    if q.shape != tile.meta.shape or int(q.max(initial=0)) >= P:
+        raise ValueError(f"q {tile.q.shape} does not fit the images or selects >= P")
     ps, p, r, _ = np.indices(tile.meta.shape, sparse=True)
     s = p // tile.n_hw  # set of sub-macro p
     a = pairs[ps, :, r, s, q, tile.meta]  # [passes, P, R, C, T]
@@ -98,7 +88,7 @@ def _stacked_cells(
     _, P, _, _ = weight.shape
     # Group of every (pass, p, r) row: window [pass, r, set of p] -> [pass, p, r, 1].
     group = np.swapaxes(window[:, :, np.arange(P) // n_hw], 1, 2)[..., None].astype(np.int32)
-    q = cell_pair_select(q_img.astype(np.int32), weight.shape)
+    q = cell_selects(q_img, weight.shape[3]).astype(np.int32)  # q of G columns, per cell
     col_k = group * m_hw + 2 * q + meta
     channel = channel_of_column[:, None, None, :]
     live = (group >= 0) & (q < m_hw // 2) & (col_k < k) & (channel >= 0)
@@ -134,11 +124,12 @@ def layer_forward(
 ) -> np.ndarray:
     """All jobs of a layer: x (T, K) -> int64 (T, Cout), each output wrapped to ACC bits.
 
-    Computed from the tile images only. By default each tile's images are turned back into
-    the dense matrix the job computes (`tile_weight_matrix`) and one exact matmul runs per
-    layer: the RTL's adder trees never overflow (`structured_forward` proves the widths) and
-    wrapping once equals wrapping per pass, so the result is bit-identical. `stages=True` runs
-    the stage-by-stage model (`structured_forward`) per tile instead: slower, for width proofs.
+    Computed from the tile images only. By default all tiles' images are turned back into
+    the dense matrix the jobs compute (one broadcast pass over the stacked images, as
+    `tile_weight_matrix` does for one tile) and one exact matmul runs per layer: the RTL's
+    adder trees never overflow (`structured_forward` proves the widths) and wrapping once
+    equals wrapping per pass, so the result is bit-identical. `stages=True` runs the
+    stage-by-stage model (`structured_forward`) per tile instead: slower, for width proofs.
     """
     xa = np.asarray(x)
     if xa.ndim != 2 or xa.shape[1] != mapping.k:

@@ -20,7 +20,12 @@ MODES = ("pair-shared", "per-column")
 
 @dataclass(frozen=True)
 class TileImage:
-    """Images of one column tile (one job). In mode "per-column" `q` is per cell [.., C]."""
+    """Images of one column tile (one job).
+
+    `q` holds one pair select per (slot row, select group of G columns): [passes, P, R] when
+    one select serves all C columns (G = C, today's core), else [passes, P, R, C / G]
+    (mode "per-column" is G = 1: [passes, P, R, C]).
+    """
 
     n_hw: int
     m_hw: int
@@ -29,11 +34,30 @@ class TileImage:
     cols: int  # valid columns (<= C); the rest are zero padding
     weight: np.ndarray  # int8 [passes, P, R, C]
     meta: np.ndarray  # uint8 [passes, P, R, C], 0/1
-    q: np.ndarray  # uint8 [passes, P, R] (per-column mode: [passes, P, R, C])
+    q: np.ndarray  # uint8 [passes, P, R] (G = C) or [passes, P, R, C / G]
     window: np.ndarray  # int32 [passes, R, P // n_hw], group index or -1
     groups: int
     positions: int
     slots_used: int
+
+    @property
+    def sels(self) -> int:
+        """Pair selects per slot row (C / G of the mapping)."""
+        return 1 if self.q.ndim == 3 else int(self.q.shape[3])
+
+    def cell_q(self) -> np.ndarray:
+        """The pair select every cell sees: uint8 [passes, P, R, C] (q repeated over G)."""
+        return cell_selects(self.q, self.weight.shape[3])
+
+
+def cell_selects(q: np.ndarray, columns: int) -> np.ndarray:
+    """q images [.., P, R] or [.., P, R, C/G] -> the select of every cell [.., P, R, C].
+
+    The one home of q indexing (`TileImage.cell_q`; golden.datapath applies it to the images
+    of a whole layer stacked along the pass axis).
+    """
+    q = q if q.ndim == 4 else q[..., None]
+    return np.repeat(q, columns // q.shape[3], axis=3)
 
 
 @dataclass(frozen=True)
@@ -83,43 +107,37 @@ def _check_weight(weight: np.ndarray, cfg: HwConfig) -> np.ndarray:
     return w
 
 
-def _pair_shared_slots(wt: np.ndarray, n_hw: int) -> tuple[np.ndarray, ...]:
-    """Slots of one tile, pair-shared. wt: (C, G, h, 2) -> per-slot arrays in slot order.
+def _shared_slots(wt: np.ndarray, width: int) -> tuple[np.ndarray, ...]:
+    """Slots of one tile when every `width` consecutive columns share one pair select.
 
-    Returns (group, pair, per-column b (C, S), per-column w (C, S), slots per group).
+    wt: (C, groups, h, 2). Per select group (`width` columns) and pair j of a group,
+    `need = max over its columns of nnz(column in pair j)` (0, 1 or 2); the select group's
+    slots run in pair order (a 2-slot pair: element 0 then 1; a 1-slot pair: each column its
+    non-zero, 0 if none). A group takes the slots of its widest select group; the other select
+    groups leave their spare slots empty (w = 0, b = 0, q = 0). width = C is today's core,
+    width = 1 one select per cell (slot k holds each column's k-th non-zero).
+    Returns (group of each slot, q (C/width, S), b (C, S), w (C, S), slots per group).
     """
     c, g, h, _ = wt.shape
+    sels = c // width
     nz = wt != 0
-    need = nz.sum(-1).max(axis=0)  # (G, h): 0, 1 or 2 slots per pair
-    flat_need = need.ravel()
-    pair_of_slot = np.repeat(np.arange(g * h), flat_need)
-    first_slot = np.cumsum(flat_need) - flat_need
-    nth = np.arange(pair_of_slot.size) - first_slot[pair_of_slot]  # 0 or 1 inside the pair
-    grp, pair = pair_of_slot // h, pair_of_slot % h
-    two = flat_need[pair_of_slot] == 2
-    # 2-slot pair: slot nth takes element nth; 1-slot pair: each column its non-zero (0 if none).
-    b = np.where(two[None, :], nth[None, :], nz[:, grp, pair, 1].astype(np.int64))
-    w = wt[:, grp, pair, :][np.arange(c)[:, None], np.arange(grp.size)[None, :], b]
-    return grp, pair, b, w, need.sum(-1)
-
-
-def _per_column_slots(wt: np.ndarray, n_hw: int) -> tuple[np.ndarray, ...]:
-    """Slots of one tile, one pair select per cell: slot k of a group holds each column's
-    k-th non-zero. Returns (group, per-column q (C, S), b (C, S), w (C, S), slots per group)."""
-    c, g, h, _ = wt.shape
-    flat = wt.reshape(c, g, 2 * h)
-    nz = flat != 0
-    s_g = nz.sum(-1).max(axis=0)  # (G,)
-    if np.any(s_g > n_hw):  # a valid N:M mask never does this; refuse rather than mis-map
-        raise AssertionError("per-column slots exceed N_hw")
-    order = np.argsort(~nz, axis=-1, kind="stable")[..., :n_hw]  # (C, G, n_hw) non-zeros first
-    valid = np.take_along_axis(nz, order, -1)
-    w = np.where(valid, np.take_along_axis(flat, order, -1), 0)
-    q = np.where(valid, order // 2, 0)
-    b = np.where(valid, order % 2, 0)
-    keep = np.arange(n_hw)[None, :] < s_g[:, None]  # (G, n_hw): slots that exist
-    grp = np.repeat(np.arange(g), s_g)
-    return grp, q[:, keep], b[:, keep], w[:, keep], s_g
+    need = nz.reshape(sels, width, g, h, 2).sum(-1).max(axis=1)  # (sels, groups, h)
+    s_g = need.sum(-1).max(axis=0)  # (groups,): the widest select group's slots
+    slot_first = np.cumsum(s_g) - s_g
+    in_group = np.cumsum(need, -1) - need  # first slot of pair j inside its select group
+    sel, grp, pair, nth = np.nonzero(need[..., None] > np.arange(2))
+    slot = slot_first[grp] + in_group[sel, grp, pair] + nth
+    total = int(s_g.sum())
+    q = np.zeros((sels, total), np.int64)
+    q[sel, slot] = pair
+    col = sel[:, None] * width + np.arange(width)[None, :]  # (entries, width)
+    two = (need[sel, grp, pair] == 2)[:, None]
+    bb = np.where(two, nth[:, None], nz[col, grp[:, None], pair[:, None], 1].astype(np.int64))
+    b = np.zeros((c, total), np.int64)
+    w = np.zeros((c, total), wt.dtype)
+    b[col, slot[:, None]] = bb
+    w[col, slot[:, None]] = wt[col, grp[:, None], pair[:, None], bb]
+    return np.repeat(np.arange(g), s_g), q, b, w, s_g
 
 
 def _map_tile(
@@ -129,11 +147,10 @@ def _map_tile(
     g = wt.shape[1]
     sets = P // n_hw
     per_pass = R * sets
-    if mode == "pair-shared":
-        grp, pair, b, w, s_g = _pair_shared_slots(wt, n_hw)
-        q_slot = pair
-    else:
-        grp, q_slot, b, w, s_g = _per_column_slots(wt, n_hw)
+    width = cfg.sel_width if mode == "pair-shared" else 1
+    grp, q_slot, b, w, s_g = _shared_slots(wt, width)
+    if np.any(s_g > n_hw) and width == 1:  # a valid N:M mask never does this
+        raise AssertionError("per-column slots exceed N_hw")
     npos = np.maximum(1, -(-s_g // n_hw))  # all-zero groups still take a position
     pos_start = np.cumsum(npos) - npos
     slot_first = np.cumsum(s_g) - s_g
@@ -148,11 +165,11 @@ def _map_tile(
     meta = np.zeros((passes, P, R, C), np.uint8)
     weight[ps, p, r] = w.T
     meta[ps, p, r] = b.T
-    if mode == "pair-shared":
+    if q_slot.shape[0] == 1:  # one select per slot row (G = C): today's [passes, P, R]
         q = np.zeros((passes, P, R), np.uint8)
-        q[ps, p, r] = q_slot
+        q[ps, p, r] = q_slot[0]
     else:
-        q = np.zeros((passes, P, R, C), np.uint8)
+        q = np.zeros((passes, P, R, q_slot.shape[0]), np.uint8)
         q[ps, p, r] = q_slot.T
     window = np.full(passes * per_pass, -1, np.int32)
     window[:positions] = np.repeat(np.arange(g), npos)

@@ -4,7 +4,7 @@
 // distribution, a merge tree with output accumulation, CSRs over AXI4-Lite and
 // three AXI4-Stream ports (weights, activations, outputs). The interfaces,
 // schedule and cycle model are ARCHITECTURE.md sections 3 and 4:
-//   CYCLES = NP*(P*R + T*R) + D + T,  D = log2 R + log2 P + 2.
+//   CYCLES = NP*(P*R + T*R/RPB) + D + T,  D = log2 R + log2 P + 2.
 // Why the datapath never stalls: a token issues the edge after its last
 // activation beat and flows through a fixed-latency pipeline; back-pressure is
 // absorbed by the streams (WLOAD/ALOAD wait for tvalid, OUT waits for tready).
@@ -20,7 +20,9 @@ module flexcim_core #(
   parameter int WB      = 8,   // weight bits, two's complement
   parameter int AB      = 8,   // activation bits, two's complement
   parameter int ACC     = 32,  // output accumulator bits, two's complement, wrapping
-  parameter int MAX_TOK = 16   // tokens one job can hold
+  parameter int MAX_TOK = 16,  // tokens one job can hold
+  parameter int G       = C,   // columns sharing one pair select (divides C; C: one per slot row)
+  parameter int RPB     = 1    // activation rows per beat (divides R; R: one token per beat)
 ) (
   input  wire                                        clk_i,           // rising-edge clock
   input  wire                                        rst_ni,          // synchronous, active low
@@ -44,13 +46,13 @@ module flexcim_core #(
   output logic [1:0]                                 s_axil_rresp,    // read response (OKAY)
   output logic                                       s_axil_rvalid,   // read data valid
   input  wire                                        s_axil_rready,   // read data ready
-  // Weight stream: one slot row (C weights, C metadata bits, q) per beat
-  input  wire  [flexcim_pkg::w_tdata_bits(P, C, WB)-1:0] s_axis_w_tdata,  // W_TDATA bits
+  // Weight stream: one slot row (C weights, C metadata bits, C/G selects q) per beat
+  input  wire  [flexcim_pkg::w_tdata_bits(P, C, WB, G)-1:0] s_axis_w_tdata,  // W_TDATA bits
   input  wire                                        s_axis_w_tvalid, // weight beat valid
   output logic                                       s_axis_w_tready, // weight beat taken
   input  wire                                        s_axis_w_tlast,  // end of pass (ignored)
-  // Activation stream: one macro row of one token (2*P*P lanes) per beat
-  input  wire  [2*P*P*AB-1:0]                        s_axis_a_tdata,  // A_TDATA bits
+  // Activation stream: RPB macro rows of one token (2*P*P lanes each) per beat
+  input  wire  [flexcim_pkg::a_tdata_bits(P, AB, RPB)-1:0] s_axis_a_tdata,  // A_TDATA bits
   input  wire                                        s_axis_a_tvalid, // activation beat valid
   output logic                                       s_axis_a_tready, // activation beat taken
   input  wire                                        s_axis_a_tlast,  // end of token (ignored)
@@ -63,11 +65,15 @@ module flexcim_core #(
 
   localparam int QW      = $clog2(P);                 // pair-select bits, max(1, log2 P) for P >= 2
   localparam int NLW     = $clog2(QW + 1);
-  localparam int W_TDATA = flexcim_pkg::w_tdata_bits(P, C, WB);
-  localparam int A_TDATA = 2*P*P*AB;
+  localparam int SELS    = C / G;                     // pair selects per slot row
+  localparam int W_TDATA = flexcim_pkg::w_tdata_bits(P, C, WB, G);
+  localparam int ROW_W   = 2*P*P*AB;                  // one macro row of activations
+  localparam int A_TDATA = flexcim_pkg::a_tdata_bits(P, AB, RPB);
+  localparam int A_BEATS = R / RPB;                   // activation beats per token
+  localparam int BIW     = A_BEATS > 1 ? $clog2(A_BEATS) : 1;
+  localparam int RIW     = $clog2(R);
   localparam int SW      = WB + AB + $clog2(R);       // column-sum width
   localparam int WIW     = $clog2(P * R);
-  localparam int RIW     = $clog2(R);
   localparam int TW      = $clog2(MAX_TOK + 1);
   localparam int TIW     = MAX_TOK > 1 ? $clog2(MAX_TOK) : 1;
   localparam int AXIL_AW = 8;
@@ -116,7 +122,7 @@ module flexcim_core #(
   // ------------------------------------------------------------ sequencer
   wire            w_we, a_we, issue, start;
   wire [WIW-1:0]  w_idx;
-  wire [RIW-1:0]  a_row;
+  wire [BIW-1:0]  a_beat;
   wire [TW-1:0]   tokens;
   wire [NLW-1:0]  nlog;
   wire [QW:0]     mhalf;
@@ -127,6 +133,8 @@ module flexcim_core #(
     .R      (R),
     .C      (C),
     .MAX_TOK(MAX_TOK),
+    .G      (G),
+    .RPB    (RPB),
     .AW     (AXIL_AW)
   ) u_ctrl (
     .clk_i,
@@ -147,7 +155,7 @@ module flexcim_core #(
     .w_we_o     (w_we),
     .w_idx_o    (w_idx),
     .a_we_o     (a_we),
-    .a_row_o    (a_row),
+    .a_beat_o   (a_beat),
     .issue_o    (issue),
     .start_o    (start),
     .tokens_o   (tokens),
@@ -159,34 +167,40 @@ module flexcim_core #(
   // ------------------------------------------- weight beat, q, activation rows
   wire [C*WB-1:0] beat_w = s_axis_w_tdata[C*WB-1:0];
   wire [C-1:0]    beat_b = s_axis_w_tdata[C*WB +: C];
-  wire [QW-1:0]   beat_q = s_axis_w_tdata[C*WB + C +: QW];
+  wire [SELS*QW-1:0] beat_q = s_axis_w_tdata[C*WB + C +: SELS*QW];  // select g at [g*QW +: QW]
   wire [P*R-1:0]  slot_we = {{(P*R-1){1'b0}}, w_we} << w_idx;  // one-hot slot p*R + r
 
-  logic [P*R*QW-1:0]  q_q;               // pair select of slot p*R + r
-  logic [A_TDATA-1:0] act_q [0:R-1];     // activation buffer, one token
+  logic [P*R*SELS*QW-1:0] q_q;           // selects of slot p*R + r at [(p*R + r)*SELS*QW +: SELS*QW]
+  logic [ROW_W-1:0]   act_q [0:R-1];     // activation buffer, one token
 
   always_ff @(posedge clk_i) begin
     if (w_we) begin
-      q_q[w_idx*QW +: QW] <= beat_q;
+      q_q[w_idx*SELS*QW +: SELS*QW] <= beat_q;
     end
-    if (a_we) begin
-      act_q[a_row] <= s_axis_a_tdata;
+    if (a_we) begin  // beat i holds rows i*RPB .. i*RPB + RPB-1, row j at [j*ROW_W +: ROW_W]
+      for (int j = 0; j < RPB; j++) begin
+        act_q[RIW'(32'(a_beat) * RPB + j)] <= s_axis_a_tdata[j*ROW_W +: ROW_W];
+      end
     end
   end
 
   // --------------------------------------------------------- distribution
-  wire [P*R*2*AB-1:0] pairs;  // slot (p, r) pair at [(p*R + r)*2*AB +: 2*AB]
+  // Slot (p, r), select group g: pair at [((p*R + r)*SELS + g)*2*AB +: 2*AB].
+  localparam int PAIRW = SELS*2*AB;  // the pairs of one slot
+  wire [P*R*PAIRW-1:0] pairs;
 
   for (genvar r = 0; r < R; r++) begin : gen_dist
-    wire [P*QW-1:0]   q_row;
-    wire [P*2*AB-1:0] pairs_row;
+    wire [P*SELS*QW-1:0] q_row;
+    wire [P*PAIRW-1:0]   pairs_row;
     for (genvar p = 0; p < P; p++) begin : gen_slot
-      assign q_row[p*QW +: QW] = q_q[(p*R + r)*QW +: QW];
-      assign pairs[(p*R + r)*2*AB +: 2*AB] = pairs_row[p*2*AB +: 2*AB];
+      assign q_row[p*SELS*QW +: SELS*QW] = q_q[(p*R + r)*SELS*QW +: SELS*QW];
+      assign pairs[(p*R + r)*PAIRW +: PAIRW] = pairs_row[p*PAIRW +: PAIRW];
     end
     flexcim_distribution #(
       .P (P),
-      .AB(AB)
+      .AB(AB),
+      .C (C),
+      .G (G)
     ) u_dist (
       .row_i  (act_q[r]),
       .q_i    (q_row),
@@ -205,14 +219,15 @@ module flexcim_core #(
       .R (R),
       .C (C),
       .WB(WB),
-      .AB(AB)
+      .AB(AB),
+      .G (G)
     ) u_submacro (
       .clk_i,
       .rst_ni,
       .we_i   (slot_we[p*R +: R]),
       .w_i    (beat_w),
       .b_i    (beat_b),
-      .pairs_i(pairs[p*R*2*AB +: R*2*AB]),
+      .pairs_i(pairs[p*R*PAIRW +: R*PAIRW]),
       .issue_i(issue),
       .valid_o(sm_valid[p]),
       .sum_o  (sm_sum[p*C*SW +: C*SW])

@@ -19,6 +19,8 @@ module flexcim_ctrl #(
   parameter int R       = 16,  // rows per sub-macro, power of two in R_MIN..R_MAX
   parameter int C       = 16,  // columns (reported in PARAMS only), 1..C_MAX
   parameter int MAX_TOK = 16,  // tokens one job can hold, 1..MAX_TOK_MAX
+  parameter int G       = C,   // columns sharing one pair select (PARAMS2 only), divides C
+  parameter int RPB     = 1,   // activation rows per beat, divides R
   parameter int AW      = 8    // CSR byte-address width
 ) (
   input  wire                                    clk_i,        // rising-edge clock
@@ -42,7 +44,7 @@ module flexcim_ctrl #(
   output logic                                   w_we_o,       // a weight beat is accepted now
   output logic [$clog2(P*R)-1:0]                 w_idx_o,      // its slot index p*R + r
   output logic                                   a_we_o,       // an activation beat is accepted now
-  output logic [$clog2(R)-1:0]                   a_row_o,      // its row r
+  output logic [(R/RPB > 1 ? $clog2(R/RPB) : 1)-1:0] a_beat_o, // its beat i (rows i*RPB ..)
   output logic                                   issue_o,      // register the products (stage 1)
   output logic                                   start_o,      // a valid start is accepted now
   output logic [$clog2(MAX_TOK+1)-1:0]           tokens_o,     // T of the job (latched at start)
@@ -55,6 +57,8 @@ module flexcim_ctrl #(
   localparam int NLW   = $clog2(QW + 1);
   localparam int WIW   = $clog2(P * R);
   localparam int RIW   = $clog2(R);
+  localparam int BEATS = R / RPB;                    // activation beats per token
+  localparam int BIW   = BEATS > 1 ? $clog2(BEATS) : 1;
   localparam int TW    = $clog2(MAX_TOK + 1);
   localparam int TIW   = MAX_TOK > 1 ? $clog2(MAX_TOK) : 1;
   localparam int DRAIN = flexcim_pkg::drain_cycles(P, R);
@@ -71,8 +75,13 @@ module flexcim_ctrl #(
   localparam logic [AW-3:0] A_STALLS  = (AW-2)'(8'h1C >> 2);
   localparam logic [AW-3:0] A_PARAMS  = (AW-2)'(8'h20 >> 2);
   localparam logic [AW-3:0] A_VERSION = (AW-2)'(8'h24 >> 2);
+  localparam logic [AW-3:0] A_PARAMS2 = (AW-2)'(8'h28 >> 2);
   localparam logic [31:0]   VERSION   = 32'h0001_0000;
   localparam logic [31:0]   PARAMS    = {8'(MAX_TOK), 8'(C), 8'(R), 8'(P)};
+  // PARAMS2 counts departures from the original core, so it reads 0 there
+  // (G = C, RPB = 1): [7:0] C/G - 1, the extra pair selects per slot row;
+  // [15:8] RPB - 1, the extra activation rows per beat.
+  localparam logic [31:0]   PARAMS2   = {16'd0, 8'(RPB - 1), 8'(C / G - 1)};
 
   initial begin
     if (P < flexcim_pkg::P_MIN || (1 << QW) != P || P > flexcim_pkg::P_MAX)
@@ -82,6 +91,8 @@ module flexcim_ctrl #(
     if (C < 1 || C > flexcim_pkg::C_MAX) $fatal(1, "C (%0d) must be in 1..%0d", C, flexcim_pkg::C_MAX);
     if (MAX_TOK < 1 || MAX_TOK > flexcim_pkg::MAX_TOK_MAX)
       $fatal(1, "MAX_TOK (%0d) must be in 1..%0d", MAX_TOK, flexcim_pkg::MAX_TOK_MAX);
+    if (G < 1 || G > C || C % G != 0) $fatal(1, "G (%0d) must divide C (%0d)", G, C);
+    if (RPB < 1 || RPB > R || R % RPB != 0) $fatal(1, "RPB (%0d) must divide R (%0d)", RPB, R);
     if (AW < 6) $fatal(1, "AW (%0d) must be >= 6 to reach every CSR", AW);
   end
 
@@ -105,7 +116,7 @@ module flexcim_ctrl #(
   logic [3:0]     code_q;
   logic [31:0]    cycles_q, stalls_q;
   logic [WIW-1:0] w_idx_q, w_idx_d;    // next weight slot p*R + r
-  logic [RIW-1:0] a_row_q, a_row_d;    // next activation row
+  logic [BIW-1:0] a_beat_q, a_beat_d;  // next activation beat of the token
   logic [TIW-1:0] a_tok_q, a_tok_d;    // token of the next activation beat
   logic [15:0]    pass_q, pass_d;      // current pass
   logic [DW-1:0]  drain_q, drain_d;    // drain cycles elapsed
@@ -191,7 +202,7 @@ module flexcim_ctrl #(
   wire y_fire = y_valid_o && y_ready_i;
 
   wire w_last    = 32'(w_idx_q) == P * R - 1;
-  wire a_lastrow = 32'(a_row_q) == R - 1;
+  wire a_lastrow = 32'(a_beat_q) == BEATS - 1;  // the token's last beat
   wire a_lasttok = 32'(a_tok_q) + 32'd1 == 32'(job_tokens_q);
   wire lastpass  = pass_q + 16'd1 == job_passes_q;
   wire drained   = 32'(drain_q) == DRAIN - 1;
@@ -225,21 +236,21 @@ module flexcim_ctrl #(
   // Position counters: each restarts at 0 on start and wraps to 0 at its last value.
   always_comb begin
     w_idx_d   = w_idx_q;
-    a_row_d   = a_row_q;
+    a_beat_d  = a_beat_q;
     a_tok_d   = a_tok_q;
     pass_d    = pass_q;
     drain_d   = drain_q;
     out_tok_d = out_tok_q;
     if (start_ok) begin
       w_idx_d   = '0;
-      a_row_d   = '0;
+      a_beat_d  = '0;
       a_tok_d   = '0;
       pass_d    = '0;
       out_tok_d = '0;
     end
     if (w_fire) w_idx_d = w_last ? '0 : w_idx_q + 1'b1;
     if (a_fire) begin
-      a_row_d = a_lastrow ? '0 : a_row_q + 1'b1;
+      a_beat_d = a_lastrow ? '0 : a_beat_q + 1'b1;
       if (a_lastrow) begin
         a_tok_d = a_lasttok ? '0 : a_tok_q + 1'b1;
         if (a_lasttok && !lastpass) pass_d = pass_q + 16'd1;
@@ -252,7 +263,7 @@ module flexcim_ctrl #(
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       w_idx_q   <= '0;
-      a_row_q   <= '0;
+      a_beat_q  <= '0;
       a_tok_q   <= '0;
       pass_q    <= '0;
       drain_q   <= '0;
@@ -260,7 +271,7 @@ module flexcim_ctrl #(
       issue_q   <= 1'b0;
     end else begin
       w_idx_q   <= w_idx_d;
-      a_row_q   <= a_row_d;
+      a_beat_q  <= a_beat_d;
       a_tok_q   <= a_tok_d;
       pass_q    <= pass_d;
       drain_q   <= drain_d;
@@ -319,7 +330,7 @@ module flexcim_ctrl #(
   assign w_we_o    = w_fire;
   assign w_idx_o   = w_idx_q;
   assign a_we_o    = a_fire;
-  assign a_row_o   = a_row_q;
+  assign a_beat_o  = a_beat_q;
   assign issue_o   = issue_q;
   assign start_o   = start_ok;
   assign tokens_o  = job_tokens_q;
@@ -340,6 +351,7 @@ module flexcim_ctrl #(
       A_STALLS:  reg_rdata_o = stalls_q;
       A_PARAMS:  reg_rdata_o = PARAMS;
       A_VERSION: reg_rdata_o = VERSION;
+      A_PARAMS2: reg_rdata_o = PARAMS2;
       default:   reg_rdata_o = 32'd0;
     endcase
   end

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Activation distribution for one macro row: the P slots (p, r) of row r each
-// own a P:1 pair mux. Slot p belongs to set s = p / N_hw = p >> log2(N_hw); the
-// set's group sits in lanes s*2P .. s*2P + 2P-1 of the row, arranged as P
-// pairs; the slot takes pair q (its stored select). A pair q >= M_hw/2 is not
-// part of the group and reads zero, so stale lanes never leak into a sum.
+// own C/G P:1 pair muxes, one per group of G columns sharing a pair select
+// (G = C: one mux per slot, today's core; G = 1: one per cell). Slot p belongs
+// to set s = p / N_hw = p >> log2(N_hw); the set's group sits in lanes
+// s*2P .. s*2P + 2P-1 of the row, arranged as P pairs; select group g of the
+// slot takes pair q[g] (its stored select). A pair q >= M_hw/2 is not part of
+// the group and reads zero, so stale lanes never leak into a sum.
 // Purely combinational: the cells register the products.
 
 `resetall
@@ -12,30 +14,36 @@
 `default_nettype none
 
 module flexcim_distribution #(
-  parameter int P  = 4,  // sub-macros (slots per row), power of two >= 2
-  parameter int AB = 8   // activation bits
+  parameter int P  = 4,   // sub-macros (slots per row), power of two >= 2
+  parameter int AB = 8,   // activation bits
+  parameter int C  = 16,  // columns of a slot row
+  parameter int G  = C    // columns sharing one pair select, divides C
 ) (
   input  wire  [2*P*P*AB-1:0]                        row_i,    // activation lanes of the row, lane k at [k*AB +: AB]
-  input  wire  [P*$clog2(P)-1:0]                     q_i,      // pair select of slot p at [p*QW +: QW]
+  input  wire  [P*(C/G)*$clog2(P)-1:0]               q_i,      // select g of slot p at [(p*C/G + g)*QW +: QW]
   input  wire  [$clog2($clog2(P)+1)-1:0]             nlog_i,   // log2(N_hw), 0 .. log2(P)
   input  wire  [$clog2(P):0]                         mhalf_i,  // M_hw / 2, 1 .. P
-  output logic [P*2*AB-1:0]                          pairs_o   // pair {a1, a0} of slot p at [p*2*AB +: 2*AB]
+  output logic [P*(C/G)*2*AB-1:0]                    pairs_o   // pair {a1, a0} of (p, g) at [(p*C/G + g)*2*AB +: 2*AB]
 );
 
-  localparam int QW = $clog2(P);  // = max(1, log2 P) for P >= 2
+  localparam int QW   = $clog2(P);  // = max(1, log2 P) for P >= 2
+  localparam int SELS = C / G;      // pair selects per slot
 
   initial begin
     if (P < 2 || (1 << QW) != P) $fatal(1, "P (%0d) must be a power of two >= 2", P);
     if (AB < 1) $fatal(1, "AB (%0d) must be >= 1", AB);
+    if (G < 1 || G > C || C % G != 0) $fatal(1, "G (%0d) must divide C (%0d)", G, C);
   end
 
   for (genvar p = 0; p < P; p++) begin : gen_slot
     localparam logic [QW-1:0] PIDX = QW'(p);
-    wire [QW-1:0]   q    = q_i[p*QW +: QW];
-    wire [QW-1:0]   set  = PIDX >> nlog_i;   // s = p / N_hw
-    wire [2*QW-1:0] pidx = {set, q};         // pair index s*P + q in the row
-    wire            live = {1'b0, q} < mhalf_i;
-    assign pairs_o[p*2*AB +: 2*AB] = live ? row_i[pidx*2*AB +: 2*AB] : '0;
+    wire [QW-1:0] set = PIDX >> nlog_i;  // s = p / N_hw
+    for (genvar g = 0; g < SELS; g++) begin : gen_sel
+      wire [QW-1:0]   q    = q_i[(p*SELS + g)*QW +: QW];
+      wire [2*QW-1:0] pidx = {set, q};   // pair index s*P + q in the row
+      wire            live = {1'b0, q} < mhalf_i;
+      assign pairs_o[(p*SELS + g)*2*AB +: 2*AB] = live ? row_i[pidx*2*AB +: 2*AB] : '0;
+    end
   end
 
 endmodule : flexcim_distribution

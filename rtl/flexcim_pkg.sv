@@ -26,13 +26,23 @@ package flexcim_pkg;
   endfunction
 
   // Payload and tdata widths of one weight beat (ARCHITECTURE.md section 3):
-  // C weights, C metadata bits, one q, padded to whole bytes.
-  function automatic integer w_beat_bits(input integer p, input integer c, input integer wb);
-    w_beat_bits = c * wb + c + q_bits(p);
+  // C weights, C metadata bits, C/G pair selects (one per group of G columns
+  // sharing a select; G = C is one q per slot row), padded to whole bytes.
+  // golden.config.HwConfig.W_TDATA is the same formula.
+  function automatic integer w_beat_bits(input integer p, input integer c, input integer wb,
+                                         input integer g);
+    w_beat_bits = c * wb + c + (c / g) * q_bits(p);
   endfunction
 
-  function automatic integer w_tdata_bits(input integer p, input integer c, input integer wb);
-    w_tdata_bits = ((w_beat_bits(p, c, wb) + 7) / 8) * 8;
+  function automatic integer w_tdata_bits(input integer p, input integer c, input integer wb,
+                                          input integer g);
+    w_tdata_bits = ((w_beat_bits(p, c, wb, g) + 7) / 8) * 8;
+  endfunction
+
+  // Width of one activation beat: RPB macro rows of 2*P*P lanes of AB bits
+  // (= golden.config.HwConfig.A_TDATA).
+  function automatic integer a_tdata_bits(input integer p, input integer ab, input integer rpb);
+    a_tdata_bits = rpb * 2 * p * p * ab;
   endfunction
 
   // Drain cycles D = log2 R + log2 P + 2 (= golden.cycle_model.drain_cycles).

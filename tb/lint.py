@@ -21,7 +21,7 @@ from tb.common.runner import CORE_MODULES, RTL_DIR, load_configs
 from tb.toolchain import simulator_env
 
 WAIVERS = RTL_DIR / "lint" / "verilator.vlt"
-LINT_CONFIGS = ("default", "paper")
+LINT_CONFIGS = ("default", "paper", "paper_g1_rpb32")  # the last: G = 1 and RPB = R
 
 
 @dataclass(frozen=True)
@@ -47,16 +47,18 @@ TARGETS: tuple[LintTarget, ...] = (
         (),
         lambda cfg: {"N_IN": cfg["R"], "IW": cfg["WB"] + cfg["AB"], "LANES": cfg["C"]},
     ),
-    LintTarget("flexcim_distribution", (), _pick("P", "AB")),
+    LintTarget("flexcim_distribution", (), _pick("P", "AB", "C", "G")),
     LintTarget(
-        "flexcim_submacro", ("flexcim_cell", "flexcim_adder_tree"), _pick("R", "C", "WB", "AB")
+        "flexcim_submacro",
+        ("flexcim_cell", "flexcim_adder_tree"),
+        _pick("R", "C", "WB", "AB", "G"),
     ),
     LintTarget(
         "flexcim_merge",
         ("flexcim_adder_tree",),
         _pick("P", "R", "C", "WB", "AB", "ACC", "MAX_TOK"),
     ),
-    LintTarget("flexcim_ctrl", ("flexcim_pkg",), _pick("P", "R", "C", "MAX_TOK")),
+    LintTarget("flexcim_ctrl", ("flexcim_pkg",), _pick("P", "R", "C", "MAX_TOK", "G", "RPB")),
     LintTarget("flexcim_axil", (), lambda cfg: {}),
     LintTarget(
         "flexcim_core_assert",
@@ -71,7 +73,7 @@ TARGETS: tuple[LintTarget, ...] = (
     LintTarget(
         "flexcim_core",
         CORE_MODULES[:-1],
-        _pick("P", "R", "C", "WB", "AB", "ACC", "MAX_TOK"),
+        _pick("P", "R", "C", "WB", "AB", "ACC", "MAX_TOK", "G", "RPB"),
     ),
 )
 
@@ -117,7 +119,7 @@ def lint(configs: Sequence[str], tools: Sequence[str]) -> list[str]:
     ver_env = simulator_env("verilator") if "verilator" in tools else {}
     ica_env = simulator_env("icarus") if "icarus" in tools else {}
     for name in configs:
-        cfg = all_cfgs[name]
+        cfg = HwConfig(**all_cfgs[name]).params()  # every parameter, G = C filled in
         for target in TARGETS:
             params = target.params(cfg)
             if "verilator" in tools:

@@ -34,6 +34,8 @@ class Mutant:
     why: str
     # The RTL assertion that must be the check catching it (None: any check may).
     by_assertion: str | None = None
+    # The configuration it needs (None: the run's --config); a G mutant needs G < C.
+    config: str | None = None
 
 
 MUTANTS: tuple[Mutant, ...] = (
@@ -61,8 +63,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "distribution_set_index",
         "flexcim_distribution.sv",
-        "set  = PIDX >> nlog_i;",
-        "set  = QW'((PIDX >> nlog_i) + 1);",
+        "set = PIDX >> nlog_i;",
+        "set = QW'((PIDX >> nlog_i) + 1);",
         "a slot reads the pairs of the next set",
     ),
     Mutant(
@@ -86,6 +88,14 @@ MUTANTS: tuple[Mutant, ...] = (
         "if (y_valid_o) out_tok_d = out_tok_q + 1'b1;",
         "the offered output beat advances without tready (AXI4-Stream stability)",
         by_assertion="y_held_until_ready",
+    ),
+    Mutant(
+        "select_groups_share_group0",
+        "flexcim_distribution.sv",
+        "q    = q_i[(p*SELS + g)*QW +: QW];",
+        "q    = q_i[(p*SELS)*QW +: QW];",
+        "every select group of a slot uses group 0's pair select (G < C)",
+        config="small_g2",
     ),
 )
 
@@ -131,6 +141,7 @@ def _first_failure(log: str) -> str:
 
 def run_mutant(mutant: Mutant, config: str, seed: int, work: Path) -> Outcome:
     """Copy rtl/, mutate, run the selected regression groups; caught = a check failed."""
+    config = mutant.config or config
     rtl_copy = work / mutant.name / "rtl"
     shutil.copytree(RTL_DIR, rtl_copy)
     apply(mutant, rtl_copy)
@@ -177,11 +188,15 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown mutant(s) {unknown}; choose from {[m.name for m in MUTANTS]}")
     outcomes = run_all(args.names, args.config, args.seed)
-    print("\n| mutant | what it breaks | result | first failing check | s |")
-    print("|---|---|---|---|---|")
+    print("\n| mutant | what it breaks | config | result | first failing check | s |")
+    print("|---|---|---|---|---|---|")
     for o in outcomes:
         verdict = "caught" if o.caught else "MISSED"
-        print(f"| {o.mutant.name} | {o.mutant.why} | {verdict} | {o.message} | {o.seconds:.0f} |")
+        cfg = o.mutant.config or args.config
+        print(
+            f"| {o.mutant.name} | {o.mutant.why} | {cfg} | {verdict} | {o.message} "
+            f"| {o.seconds:.0f} |"
+        )
     missed = [o.mutant.name for o in outcomes if not o.caught]
     print(f"\n{len(outcomes) - len(missed)} of {len(outcomes)} mutants caught")
     return 1 if missed else 0

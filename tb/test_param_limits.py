@@ -42,7 +42,14 @@ def test_golden_accepts_exactly_the_rtl_range() -> None:
 
 @pytest.mark.parametrize(
     ("override", "name"),
-    [({"P": 128}, "P"), ({"R": 256}, "R"), ({"C": 256}, "C"), ({"MAX_TOK": 256}, "MAX_TOK")],
+    [
+        ({"P": 128}, "P"),
+        ({"R": 256}, "R"),
+        ({"C": 256}, "C"),
+        ({"MAX_TOK": 256}, "MAX_TOK"),
+        ({"G": 5}, "G"),  # G must divide C (16); golden refuses the same (test_select_sharing)
+        ({"G": 32}, "G"),
+    ],
 )
 def test_ctrl_refuses_parameters_past_the_limits(override: dict[str, int], name: str) -> None:
     params = {"P": 4, "R": 16, "C": 16, "MAX_TOK": 16, **override}

@@ -24,6 +24,12 @@ from pathlib import Path
 
 MIN_VERILATOR = (5, 36)
 PCH_FIX = "CFG_CXXFLAGS_PCH_I=-include"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sim_build_root() -> Path:
+    """Root of the build folders: sim_build/, or FLEXCIM_SIM_BUILD (mutants build apart)."""
+    return Path(os.environ.get("FLEXCIM_SIM_BUILD", str(ROOT / "sim_build")))
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,13 @@ def simulator_env(sim: str, base: dict[str, str] | None = None) -> dict[str, str
                 env["MAKEFLAGS"] = f"{flags} {PCH_FIX}".strip()
         else:
             env.pop("VERILATOR_ROOT", None)
+        # Every Verilator build compiles the same runtime and cocotb objects again, most of a
+        # small model's build time; ccache (verilated.mk's OBJCACHE) serves them after the
+        # first build. Its cache sits in the build tree unless the user configured one, so a
+        # fresh clone starts cold and `make clean` empties it.
+        if "OBJCACHE" not in env and shutil.which("ccache", path=env.get("PATH")):
+            env["OBJCACHE"] = "ccache"
+            env.setdefault("CCACHE_DIR", str(sim_build_root() / "ccache"))
     elif sim == "icarus":
         if shutil.which("iverilog", path=env.get("PATH")) is None:
             raise ToolchainError(
@@ -128,6 +141,11 @@ def main() -> None:
     print(f"verilator: {install.bin_dir / 'verilator'} version {install.version}")
     print(f"  VERILATOR_ROOT={install.root or '(system install)'}")
     print(f"  iverilog: {shutil.which('iverilog') or 'not found'}")
+    env = simulator_env("verilator")
+    print(
+        f"  C++ object cache: {env.get('OBJCACHE') or 'none (apt-get install ccache)'}"
+        + (f" in {env['CCACHE_DIR']}" if env.get("OBJCACHE") == "ccache" else "")
+    )
     try:
         print(f"  verilator_coverage: {find_verilator_coverage()}")
     except ToolchainError as err:

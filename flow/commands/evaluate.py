@@ -162,7 +162,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
                         t = time.perf_counter()
                         # Latency depends on the masks only; seeds change them very little.
                         tally = LatencyTally(lat_cfg) if seed == a.first_seed else None
-                        plan = PrunePlan(sel.patterns, metric, mask, ctx.hw.C)
+                        plan = PrunePlan(sel.patterns, metric, mask, ctx.hw.sel_width)
                         result = prune_model(
                             lm, win.calib, a.batch, plan, on_mask=tally.add if tally else None
                         )

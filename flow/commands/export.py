@@ -92,7 +92,7 @@ def cmd_export(a: argparse.Namespace) -> int:
     print_selection(sel)
     stages["select"] = time.perf_counter() - t0 - sum(stages.values())
     capture = ExportCapture(a.sublayer, a.all_sublayers, a.max_cout, a.tokens)
-    plan = PrunePlan(sel.patterns, a.metric, a.mask, ctx.hw.C)
+    plan = PrunePlan(sel.patterns, a.metric, a.mask, ctx.hw.sel_width)
     result = prune_model(ctx.lm, ctx.windows.calib, a.batch, plan, capture)
     stages["prune"] = time.perf_counter() - t0 - sum(stages.values())
     source = {

@@ -21,7 +21,7 @@ def cmd_prune(a: argparse.Namespace) -> int:
     stats = None if a.method == "measured" else run_stats(ctx, a)
     sel = select_method(a.method, ctx, a, stats, a.metric, a.mask)
     print_selection(sel)
-    plan = PrunePlan(sel.patterns, a.metric, a.mask, ctx.hw.C)
+    plan = PrunePlan(sel.patterns, a.metric, a.mask, ctx.hw.sel_width)
     result = prune_model(ctx.lm, ctx.windows.calib, a.batch, plan)
     print(f"pruned: {result.zero_fraction:.4f} of the linear-sublayer weights are zero")
     ppl = None

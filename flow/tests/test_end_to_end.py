@@ -288,3 +288,37 @@ def test_full_size_export_of_every_sublayer(
     assert [layer.weight.shape for layer in stim.layers] == shapes
     assert all(layer.act.shape[0] == 16 for layer in stim.layers)
     assert "all output channels" in stim.source["note"]
+
+
+def _slots_needed(keep: np.ndarray, width: int, m: int) -> int:
+    """Most hardware slots any (tile of `width` rows, group of m) of a keep-mask needs when
+    the tile's rows share one pair select (per pair: the most kept elements any row has)."""
+    rows, k = keep.shape
+    t = np.pad(keep, [(0, -rows % width), (0, -k % m)]).reshape(
+        -1, width, (k + -k % m) // m, m // 2, 2
+    )
+    return int(t.sum(-1).max(axis=1).sum(-1).max())
+
+
+def test_pair_shared_masks_follow_the_configs_select_width(
+    tiny_model_dir: Path, text_file: Path, tmp_path: Path
+) -> None:
+    """--hw-config picks the pair-shared column tile: its G (columns sharing one select),
+    not its C. small_g1 (G = 1) keeps any 2:4 mask; small_g2 and small (G = C = 4) keep
+    masks whose every 2- resp. 4-row tile fits 2 slots per group."""
+    args = [*_common(tiny_model_dir, text_file), "--eval-windows", "1", "--method", "uniform"]
+    need = {}
+    for config in ("small_g2", "small"):
+        out = tmp_path / config
+        shared = ["--pattern", "2:4", "--mask", "pair-shared", "--hw-config", config]
+        rc = main(["prune", *args, *shared, "--save", str(out), "--log", str(tmp_path / "log")])
+        assert rc == 0
+        pruned = load_model(out)
+        weights = [
+            lin.weight.detach().numpy()
+            for block in decoder_blocks(pruned.model, pruned.family)
+            for lin in block_sublayers(block, pruned.family).values()
+        ]
+        need[config] = {w: max(_slots_needed(x != 0, w, 4) for x in weights) for w in (2, 4)}
+    assert need["small_g2"][2] <= 2 < need["small_g2"][4]  # legal at G = 2 only
+    assert need["small"][4] <= 2  # legal at G = 4 (and so at every G dividing it)

@@ -6,6 +6,7 @@ import numpy as np
 
 from flow.latency import LatencyTally
 from golden.config import HwConfig
+from golden.cycle_model import jobs_cycles
 from golden.masks import nm_mask, pair_shared_mask
 
 CFG = HwConfig.named("default")  # P=4, R=16, C=16
@@ -47,3 +48,15 @@ def test_tally_adds_sublayers() -> None:
         tally.as_dict()["cycles"]["FlexCiM"]["16"] == 3 * one.as_dict()["cycles"]["FlexCiM"]["16"]
     )
     assert tally.as_dict()["sublayers"] == 3
+
+
+def test_recorded_passes_recount_the_flexcim_cycles() -> None:
+    """The tally keeps each job's passes; the cycle model over those alone gives its total."""
+    rng = np.random.default_rng(3)
+    tally = LatencyTally(CFG, tokens=(16,))
+    for n, m in ((2, 4), (1, 8), (4, 8)):
+        tally.add(pair_shared_mask(rng.random((40, 96)), n, m, CFG.C), n, m)
+    passes = tally.as_dict()["passes"]
+    assert [len(p) for p in passes] == [3, 3, 3]  # ceil(40 / C=16) column tiles each
+    recount = sum(jobs_cycles(layer, 16, CFG).total for layer in passes)
+    assert recount == tally.total["FlexCiM"][16]

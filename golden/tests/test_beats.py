@@ -116,5 +116,5 @@ def test_round_trips(P: int, R: int, C: int, seed: int) -> None:
 def test_per_column_tile_has_no_encoding() -> None:
     w = np.array([[1, 0, 0, 1]], np.int8)
     tile = map_layer(w, 1, 2, TINY, mode="per-column").tiles[0]
-    with pytest.raises(ValueError, match="per-column"):
+    with pytest.raises(ValueError, match="4 pair selects per slot row"):
         weight_beats(tile, TINY)

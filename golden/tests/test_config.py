@@ -15,7 +15,17 @@ from golden.config import (
 
 def test_defaults_and_widths() -> None:
     cfg = HwConfig()
-    assert cfg.params() == {"P": 4, "R": 16, "C": 16, "WB": 8, "AB": 8, "ACC": 32, "MAX_TOK": 16}
+    assert cfg.params() == {
+        "P": 4,
+        "R": 16,
+        "C": 16,
+        "WB": 8,
+        "AB": 8,
+        "ACC": 32,
+        "MAX_TOK": 16,
+        "G": 16,
+        "RPB": 1,
+    }
     # Hand-worked from §3: 16*8 + 16 + 2 = 146 -> 152; 2*4*4*8 = 256; 16*32 = 512.
     assert (cfg.QW, cfg.A_LANES, cfg.W_TDATA, cfg.A_TDATA, cfg.Y_TDATA) == (2, 32, 152, 256, 512)
     assert (cfg.column_bits, cfg.merge_bits) == (20, 22)

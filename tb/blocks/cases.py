@@ -25,6 +25,22 @@ LIGHT_CASES = [
     *SMALL_CASES,
     pytest.param("verilator", "default", id="verilator-default", marks=pytest.mark.slow),
 ]
+# Blocks that take the select-sharing width G (distribution, sub-macro): G < C variants, slow
+# (the small_g1 core regression in `make test` already builds both blocks at G = 1).
+G_CASES = [
+    pytest.param(sim, config, id=f"{sim}-{config}", marks=marks)
+    for config in ("small_g2", "small_g1")
+    for sim, marks in (
+        ("verilator", [pytest.mark.slow]),
+        ("icarus", [pytest.mark.slow, pytest.mark.icarus]),
+    )
+]
+
+
+def with_g(cfg: dict[str, int], *names: str) -> dict[str, int]:
+    """The block parameters `names` of a config, plus G when the config sets it (else the RTL
+    default G = C applies, and the build stays the one of the original core)."""
+    return {**{name: cfg[name] for name in names}, **({"G": cfg["G"]} if "G" in cfg else {})}
 
 
 def run_block(

@@ -67,7 +67,7 @@ async def golden_tile_cells(dut: SimHandleBase) -> None:
             dut.b_i.value = int(img.meta[ps, p, r, c])
             await FallingEdge(dut.clk_i)
             dut.we_i.value, dut.en_i.value = 0, 1
-            dut.pair_i.value = pack(pairs[ps, t, p, r], cfg.AB)
+            dut.pair_i.value = pack(pairs[ps, t, p, r, c // cfg.sel_width], cfg.AB)  # its group
             await FallingEdge(dut.clk_i)
             got, want = dut.prod_o.value.to_signed(), int(prods[ps, t, p, r, c])
             assert got == want, f"{n}:{m} cell {(ps, t, p, r, c)}: {got} != {want}"

@@ -33,7 +33,7 @@ from tb.common.csr import Csr
 from tb.common.params import built_config
 
 # The register map lives in tb.common.csr (one home); these names are its aliases.
-CTRL, STATUS, N, M, TOKENS, PASSES, CYCLES, STALLS, PARAMS, VERSION = (int(r) for r in Csr)
+CTRL, STATUS, N, M, TOKENS, PASSES, CYCLES, STALLS, PARAMS, VERSION, PARAMS2 = (int(r) for r in Csr)
 
 
 class CoreTb:

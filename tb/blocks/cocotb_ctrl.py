@@ -20,7 +20,7 @@ from tb.common.csr import Csr
 from tb.common.params import built_config
 
 # The register map lives in tb.common.csr (one home); these names are its aliases.
-CTRL, STATUS, N, M, TOKENS, PASSES, CYCLES, STALLS, PARAMS, VERSION = (int(r) for r in Csr)
+CTRL, STATUS, N, M, TOKENS, PASSES, CYCLES, STALLS, PARAMS, VERSION, PARAMS2 = (int(r) for r in Csr)
 
 
 async def write(dut: SimHandleBase, addr: int, data: int, strb: int = 0xF) -> None:
@@ -67,9 +67,9 @@ async def run_job(
             assert last_row_cycle == cycle - 1, "issue not on the edge after the last row"
             seen["issue"].append(cycle)
         if dut.a_we_o.value:
-            row = dut.a_row_o.value.to_unsigned()
-            seen["a"].append(row)
-            if row == cfg.R - 1:
+            beat = dut.a_beat_o.value.to_unsigned()
+            seen["a"].append(beat)
+            if beat == cfg.A_BEATS - 1:  # R / RPB beats per token
                 last_row_cycle = cycle
         done = False
         if dut.y_valid_o.value and dut.y_ready_i.value:
@@ -120,7 +120,7 @@ async def job_sequence_and_counters(dut: SimHandleBase, idle: float) -> None:
     passes, tokens = 2, min(3, cfg.MAX_TOK)
     seen = await run_job(dut, cfg, passes, tokens, rng, idle)
     assert seen["w"] == list(range(cfg.P * cfg.R)) * passes
-    assert seen["a"] == list(range(cfg.R)) * tokens * passes
+    assert seen["a"] == list(range(cfg.A_BEATS)) * tokens * passes
     assert len(seen["issue"]) == tokens * passes
     assert seen["y"] == list(range(tokens))
     assert seen["last"] == [0] * (tokens - 1) + [1]
@@ -140,7 +140,9 @@ async def csr_readback_strobes_and_busy_writes(dut: SimHandleBase) -> None:
     await setup(dut)
     assert await read(dut, PARAMS) == cfg.P | cfg.R << 8 | cfg.C << 16 | cfg.MAX_TOK << 24
     assert await read(dut, VERSION) == 0x0001_0000
-    for addr in (0x00, 0x28, 0x3C, 0xFC):
+    want2 = (cfg.SELS - 1) | (cfg.RPB - 1) << 8  # 0 for the G = C, RPB = 1 core
+    assert await read(dut, PARAMS2) == want2
+    for addr in (0x00, 0x2C, 0x3C, 0xFC):
         assert await read(dut, addr) == 0, f"unmapped/write-only {addr:#x} reads non-zero"
     await write(dut, TOKENS, 0x1234_5678)
     await write(dut, TOKENS, 0xAABB_CCDD, strb=0b0101)
@@ -189,10 +191,10 @@ async def documented_reset_values_and_side_effects(dut: SimHandleBase) -> None:
     await write(dut, CTRL, 1)
     assert await read(dut, STATUS) == (5 << 8) | 0b100
     # Writes to read-only and unmapped addresses change nothing (the bus still answers OKAY).
-    before = [await read(dut, a) for a in range(0, 0x28, 4)]
-    for addr in (STATUS, CYCLES, STALLS, PARAMS, VERSION, 0x28, 0x40, 0xFC):
+    before = [await read(dut, a) for a in range(0, 0x2C, 4)]
+    for addr in (STATUS, CYCLES, STALLS, PARAMS, VERSION, PARAMS2, 0x2C, 0x40, 0xFC):
         await write(dut, addr, 0xFFFF_FFFF)
-    assert [await read(dut, a) for a in range(0, 0x28, 4)] == before
+    assert [await read(dut, a) for a in range(0, 0x2C, 4)] == before
     # CTRL starts only with bit 0 set in byte lane 0.
     await write(dut, PASSES, 1)
     await write(dut, CTRL, 0xFFFF_FFFE)

@@ -1,7 +1,8 @@
 """Simulator side of the flexcim_distribution smoke test (combinational pair muxes).
 
 For every supported pattern, rows of a golden tile (with garbage in every lane the pattern
-does not use) and the tile's q give the pairs golden.datapath.distribute delivers; random q
+does not use) and the tile's q (C/G selects per slot) give the pairs golden.datapath.distribute
+delivers per select group; random q
 values, including q >= M_hw/2, must read zero outside the group.
 """
 
@@ -42,16 +43,16 @@ async def golden_tile_pairs(dut: SimHandleBase) -> None:
             if q_kind == "random":
                 q = rng.integers(0, cfg.P, img.q.shape).astype(img.q.dtype)
                 tile = replace(tile, image=replace(img, q=q))
-            pairs = slot_pairs(tile, cfg)  # [passes, T, P, R, 2]
+            pairs = slot_pairs(tile, cfg)  # [passes, T, P, R, C/G, 2]
             dut.nlog_i.value = img.n_hw.bit_length() - 1
             dut.mhalf_i.value = img.m_hw // 2
             for ps, t, r in [
                 (ps, t, r) for ps in range(img.passes) for t in range(2) for r in range(cfg.R)
             ][:: max(1, cfg.R // 4)]:
                 dut.row_i.value = pack(tile.rows[ps, t, r], cfg.AB)
-                dut.q_i.value = pack(tile.image.q[ps, :, r], cfg.QW)
+                dut.q_i.value = pack(tile.image.q[ps, :, r].reshape(-1), cfg.QW)  # (p, g)
                 await Timer(1, unit="ns")
-                got = unpack(dut.pairs_o.value.to_unsigned(), 2 * cfg.P, cfg.AB)
+                got = unpack(dut.pairs_o.value.to_unsigned(), 2 * cfg.P * cfg.SELS, cfg.AB)
                 want = [int(v) for v in pairs[ps, t, :, r].reshape(-1)]
                 assert got == want, f"{n}:{m} {q_kind} q, row {(ps, t, r)}: {got} != {want}"
                 checked += 1

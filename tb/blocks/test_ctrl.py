@@ -15,5 +15,5 @@ def test_ctrl(sim: str, config: str) -> None:
         "tb.blocks.cocotb_ctrl",
         sim,
         config,
-        params=lambda cfg: {k: cfg[k] for k in ("P", "R", "C", "MAX_TOK")},
+        params=lambda cfg: {k: cfg[k] for k in ("P", "R", "C", "MAX_TOK", "G", "RPB") if k in cfg},
     )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tb.blocks.cases import LIGHT_CASES, run_block
+from tb.blocks.cases import G_CASES, LIGHT_CASES, run_block, with_g
 
 
-@pytest.mark.parametrize(("sim", "config"), LIGHT_CASES)
+@pytest.mark.parametrize(("sim", "config"), [*LIGHT_CASES, *G_CASES])
 def test_distribution(sim: str, config: str) -> None:
     run_block(
         "flexcim_distribution",
@@ -15,5 +15,5 @@ def test_distribution(sim: str, config: str) -> None:
         "tb.blocks.cocotb_distribution",
         sim,
         config,
-        params=lambda cfg: {"P": cfg["P"], "AB": cfg["AB"]},
+        params=lambda cfg: with_g(cfg, "P", "AB", "C"),
     )

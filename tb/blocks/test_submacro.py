@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tb.blocks.cases import LIGHT_CASES, run_block
+from tb.blocks.cases import G_CASES, LIGHT_CASES, run_block, with_g
 
 
-@pytest.mark.parametrize(("sim", "config"), LIGHT_CASES)
+@pytest.mark.parametrize(("sim", "config"), [*LIGHT_CASES, *G_CASES])
 def test_submacro(sim: str, config: str) -> None:
     run_block(
         "flexcim_submacro",
@@ -15,5 +15,5 @@ def test_submacro(sim: str, config: str) -> None:
         "tb.blocks.cocotb_submacro",
         sim,
         config,
-        params=lambda cfg: {k: cfg[k] for k in ("R", "C", "WB", "AB")},
+        params=lambda cfg: with_g(cfg, "R", "C", "WB", "AB"),
     )

@@ -60,14 +60,15 @@ def make_tile(
 
 
 def slot_pairs(tile: Tile, cfg: HwConfig) -> np.ndarray:
-    """Pair {a0, a1} each slot's distribution mux delivers: int64 [passes, T, P, R, 2].
+    """Pair {a0, a1} each select group's mux delivers: int64 [passes, T, P, R, C/G, 2].
 
-    Taken from golden.datapath.distribute with the metadata forced to 0 and then to 1.
+    Taken from golden.datapath.distribute with the metadata forced to 0 and then to 1, at the
+    first column of each select group (every column of a group sees the same pair).
     """
     both = []
     for b in (0, 1):
         forced = replace(tile.image, meta=np.full_like(tile.image.meta, b))
-        both.append(distribute(forced, tile.rows, cfg)[..., 0])  # column 0: same for all
+        both.append(distribute(forced, tile.rows, cfg)[..., :: cfg.sel_width])
     return np.stack(both, axis=-1)
 
 

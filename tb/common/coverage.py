@@ -15,7 +15,6 @@ import numpy as np
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 
 from golden.config import HwConfig, csr_error_code, supported_patterns
-from golden.datapath import cell_pair_select
 from tb.common.jobs import Job
 from tb.common.stalls import StallProfile
 
@@ -87,7 +86,8 @@ class CoreCoverage:
             point("job.pattern", patterns, lambda j, mp, tb, sp: (j.n, j.m)),
             point("job.multipass", [False, True], lambda j, mp, tb, sp: mp),
             point("job.tokens", ["1", "mid", "max"], lambda j, mp, tb, sp: tb),
-            point("mask.spill", [False, True], lambda j, mp, tb, sp: sp),
+            # One select per cell (G = 1) never spills an N:M mask: there is only one bin.
+            point("mask.spill", [False, True] if cfg.G != 1 else [False], lambda j, mp, tb, sp: sp),
         )
         self._job = cross("job.pattern_x_multipass", ["job.pattern", "job.multipass"])(self._job)
 
@@ -100,6 +100,18 @@ class CoreCoverage:
             point("slot.meta", [0, 1], lambda q, b: b),
         )
         self._slot = cross("slot.q_x_meta", ["slot.q", "slot.meta"])(self._slot)
+
+        def select_hook(group: int) -> None:
+            """Sampled per select group holding a non-zero select under a non-zero weight."""
+
+        def differ_hook(differ: bool) -> None:
+            """Sampled per job: did some slot row's select groups hold different selects?"""
+
+        # Per G: every one of the C/G select fields of the weight beat carried a non-zero
+        # select, and (G < C) rows whose groups select different pairs really ran.
+        self._select = point("select.group", list(range(cfg.SELS)))(select_hook)
+        differ_bins = [False, True] if cfg.SELS > 1 else [False]
+        self._differ = point("select.groups_differ", differ_bins)(differ_hook)
 
         def corner_hook(corner: str) -> None:
             """Sampled per value corner present in a job."""
@@ -132,11 +144,21 @@ class CoreCoverage:
     def sample_job(self, job: Job, profile: StallProfile, stalls: int) -> None:
         self._job(job, job.passes > 1, _tokens_bin(job.tokens, self.cfg), job.spilled)
         tile = job.tile
-        live = tile.weight != 0  # cells with a non-zero weight: their (q, meta) pairs are used
-        q = cell_pair_select(tile.q, tile.weight.shape)[live].astype(np.int64)
-        seen = np.bincount(2 * q + tile.meta[live], minlength=2)  # np.unique: ~8 ms a job
+        cell_q = tile.cell_q()  # [passes, P, R, C]: the select each cell sees
+        nz = tile.weight != 0
+        # (q, meta) pairs of the non-zero cells, as codes 2q + b (a set over cells: ~8 ms a job)
+        seen = np.bincount(2 * cell_q[nz].astype(np.int64) + tile.meta[nz], minlength=2)
         for code in np.flatnonzero(seen):
             self._slot(int(code) // 2, int(code) % 2)
+        # Select groups (C/G per slot row) of the cells holding non-zero weights.
+        rows = (*nz.shape[:3], self.cfg.SELS, -1)
+        live = nz.reshape(rows).any(-1)  # [passes, P, R, C/G]
+        q_sel = cell_q.reshape(rows)[..., 0].astype(np.int64)
+        for g in sorted({int(g) for g in np.nonzero(live & (q_sel > 0))[3]}):
+            self._select(g)
+        q_hi = np.where(live, q_sel, -1).max(-1)
+        q_lo = np.where(live, q_sel, self.cfg.P).min(-1)
+        self._differ(bool((live.any(-1) & (q_hi > q_lo)).any()))
         for corner in value_corners(job):
             self._corner(corner)
         self._stall(*profile.key, stalls > 0)

@@ -31,6 +31,7 @@ class Csr(IntEnum):
     STALLS = 0x1C
     PARAMS = 0x20
     VERSION = 0x24
+    PARAMS2 = 0x28
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,13 @@ from golden.config import HwConfig
 def built_config() -> HwConfig:
     """The HwConfig of the running simulation (PARAM_<name> of every HwConfig field)."""
     names = [field.name for field in dataclasses.fields(HwConfig)]
-    missing = [n for n in names if f"PARAM_{n}" not in os.environ]
+    optional = {"G", "RPB"}  # left out: the RTL defaults (G = C, RPB = 1), HwConfig's too
+    missing = [n for n in names if f"PARAM_{n}" not in os.environ and n not in optional]
     if missing:
         raise KeyError(f"the runner exported no PARAM_{missing[0]} (of {names})")
-    return HwConfig(**{n: int(os.environ[f"PARAM_{n}"]) for n in names})
+    return HwConfig(
+        **{n: int(os.environ[f"PARAM_{n}"]) for n in names if f"PARAM_{n}" in os.environ}
+    )
 
 
 def config_from_env() -> tuple[str, HwConfig]:

@@ -22,7 +22,7 @@ import yaml
 from cocotb_tools.check_results import get_results
 from cocotb_tools.runner import Runner, Verilator, get_runner
 
-from tb.toolchain import apply_simulator_env
+from tb.toolchain import apply_simulator_env, sim_build_root
 
 ROOT = Path(__file__).resolve().parents[2]
 RTL_DIR = ROOT / "rtl"
@@ -60,11 +60,6 @@ def load_configs(path: Path = CONFIG_FILE) -> dict[str, dict[str, int]]:
 def rtl_dir() -> Path:
     """The RTL folder: rtl/, or FLEXCIM_RTL_DIR (tb.mutation points it at a mutated copy)."""
     return Path(os.environ.get("FLEXCIM_RTL_DIR", str(RTL_DIR)))
-
-
-def sim_build_root() -> Path:
-    """Root of the build folders: sim_build/, or FLEXCIM_SIM_BUILD (mutants build apart)."""
-    return Path(os.environ.get("FLEXCIM_SIM_BUILD", str(ROOT / "sim_build")))
 
 
 def rtl_sources(*modules: str) -> list[Path]:

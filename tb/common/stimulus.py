@@ -50,7 +50,7 @@ def random_mask(rng: np.random.Generator, spec: LayerSpec, cfg: HwConfig) -> np.
     """Bool (cout, k) N:M mask of the requested kind from a random importance metric."""
     metric = rng.random((spec.cout, spec.k))
     if spec.mask == "pair-shared" and spec.m % 2 == 0:
-        return pair_shared_mask(metric, spec.n, spec.m, cfg.C)
+        return pair_shared_mask(metric, spec.n, spec.m, cfg.sel_width)  # fits G-wide selects
     if spec.mask in MASK_KINDS:
         return nm_mask(metric, spec.n, spec.m)
     raise ValueError(f"unknown mask kind {spec.mask!r}; choose from {MASK_KINDS}")

@@ -40,8 +40,16 @@ GROUPS: dict[str, list[str]] = {
 # Per-group environment: the stall group drives the streams with cocotbext-axi itself
 # (tb.common.streams), an independent BFM beside the lean endpoints every other group uses.
 GROUP_ENV: dict[str, dict[str, str]] = {"stalls": {"FLEXCIM_STREAMS": "cocotbext"}}
-VERILATOR_CONFIGS = ("tiny", "small", "default", "wide", "deep", "paper")
-ICARUS_CONFIGS = ("tiny", "small")  # Icarus is ~100x slower on wide designs
+# Select-sharing width G variants (configs/flexcim.yaml): G < C, one build each.
+# and activation rows per beat RPB variants (RPB = R: one token per beat). All slow but G_QUICK.
+G_CONFIGS = ("small_g2", "small_g1", "default_g4", "default_g1", "small_rpb4", "small_g1_rpb4")
+VERILATOR_CONFIGS = ("tiny", "small", "default", "wide", "deep", "paper", *G_CONFIGS)
+# Icarus is ~100x slower on wide designs: small configurations only.
+ICARUS_CONFIGS = ("tiny", "small", "small_g2", "small_g1", "small_rpb4", "small_g1_rpb4")
+# The G case `make test` runs (its 10-minute budget allows one more small build, ~35 s): G = 1,
+# the far end from today's core, closure group (every scenario once, 100% of its G bins, the
+# G = 1 no-spill check); every other G / RPB case is slow.
+G_QUICK = {("verilator", "small_g1"): ("closure",)}
 ICARUS_GROUPS = ("patterns", "control", "closure")
 
 

@@ -15,7 +15,15 @@ import os
 import pytest
 
 from tb.common.runner import selected_configs
-from tb.core.run import GROUPS, ICARUS_CONFIGS, ICARUS_GROUPS, VERILATOR_CONFIGS, run_core
+from tb.core.run import (
+    G_CONFIGS,
+    G_QUICK,
+    GROUPS,
+    ICARUS_CONFIGS,
+    ICARUS_GROUPS,
+    VERILATOR_CONFIGS,
+    run_core,
+)
 
 
 def _sims() -> list[str]:
@@ -34,10 +42,12 @@ def _cases() -> list[pytest.param]:
                 marks.append(pytest.mark.icarus)
             if config == "paper":
                 marks.append(pytest.mark.paper)  # ~5 min cold build: `make sim`, not `make test`
-            cases += [
-                pytest.param(sim, config, group, marks=marks, id=f"{sim}-{config}-{group}")
-                for group in groups
-            ]
+            for group in groups:
+                slow = config in G_CONFIGS and group not in G_QUICK.get((sim, config), ())
+                case_marks = [*marks, pytest.mark.slow] if slow else marks
+                cases.append(
+                    pytest.param(sim, config, group, marks=case_marks, id=f"{sim}-{config}-{group}")
+                )
     return cases
 
 

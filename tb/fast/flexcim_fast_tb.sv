@@ -22,6 +22,8 @@ module flexcim_fast_tb #(
   parameter int AB      = 8,
   parameter int ACC     = 32,
   parameter int MAX_TOK = 16,
+  parameter int G       = C,      // columns sharing one pair select
+  parameter int RPB     = 1,      // activation rows per beat
   parameter int W_DEPTH = 8192,   // weight beats one load can hold
   parameter int A_DEPTH = 65536   // activation beats one load can hold
 ) (
@@ -62,9 +64,8 @@ module flexcim_fast_tb #(
   output logic [31:0] a_taken_o   // activation beats the core accepted since the load
 );
 
-  localparam int QW      = $clog2(P);
-  localparam int W_TDATA = ((C*WB + C + QW + 7) / 8) * 8;
-  localparam int A_TDATA = 2*P*P*AB;
+  localparam int W_TDATA = flexcim_pkg::w_tdata_bits(P, C, WB, G);
+  localparam int A_TDATA = flexcim_pkg::a_tdata_bits(P, AB, RPB);
   localparam int Y_TDATA = C*ACC;
   localparam int Y_DEPTH = MAX_TOK;
   localparam int WIW     = $clog2(W_DEPTH);
@@ -176,7 +177,8 @@ module flexcim_fast_tb #(
 
   // ------------------------------------------------------------ the core
   flexcim_core #(
-    .P(P), .R(R), .C(C), .WB(WB), .AB(AB), .ACC(ACC), .MAX_TOK(MAX_TOK)
+    .P(P), .R(R), .C(C), .WB(WB), .AB(AB), .ACC(ACC), .MAX_TOK(MAX_TOK), .G(G),
+    .RPB(RPB)
   ) u_core (
     .clk_i,
     .rst_ni,
