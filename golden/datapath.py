@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from golden.config import HwConfig
-from golden.mapper import LayerMapping, TileImage, gather_activations
+from golden.mapper import LayerMapping, TileImage, cell_selects, gather_activations
 from golden.reference import reference_matmul, wrap_signed
 
 
@@ -68,62 +68,55 @@ def structured_forward(tile: TileImage, rows: np.ndarray, cfg: HwConfig) -> np.n
     return acc
 
 
-def _image_weights(tile: TileImage, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(column, input index, weight) of every non-zero cell that reads a real activation.
+def _stacked_cells(
+    tiles: list[TileImage], n_hw: int, m_hw: int, k: int, channel_of_column: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(flat (channel * k + input index), weight) of every cell of `tiles`, dead cells zeroed.
 
-    Cell (pass, p, r, c) multiplies activation 2q + b of the group at window (pass, r, set of
-    p), exactly as `distribute` routes it; a pair select q >= M_hw/2, an empty window or an
-    input index in the K padding reads zero, so such cells contribute nothing.
+    Cell (pass, p, r, c) multiplies activation 2q + b of the group at window (pass, r, set
+    of p), exactly as `distribute` routes it; a pair select q >= M_hw/2, an empty window, an
+    input index in the K padding or a padding column reads zero, so such a cell gets weight 0
+    (and index 0). The tiles' images are stacked along the pass axis and handled in one
+    broadcast pass: per-row quantities stay per row, only the last steps are per cell.
+    `channel_of_column` [passes, C] is each column's output channel, -1 for padding.
     """
-    q = tile.cell_q()
-    ps, p, r, c = np.nonzero(tile.weight)
-    group = tile.window[ps, r, p // tile.n_hw].astype(np.int64)
-    pair = q[ps, p, r, c].astype(np.int64)
-    col_k = group * tile.m_hw + 2 * pair + tile.meta[ps, p, r, c]
-    live = (group >= 0) & (pair < tile.m_hw // 2) & (col_k < k)
-    return c[live], col_k[live], tile.weight[ps, p, r, c][live]
+    one = len(tiles) == 1
+    weight = tiles[0].weight if one else np.concatenate([t.weight for t in tiles])
+    meta = tiles[0].meta if one else np.concatenate([t.meta for t in tiles])
+    window = tiles[0].window if one else np.concatenate([t.window for t in tiles])
+    q_img = tiles[0].q if one else np.concatenate([t.q for t in tiles])
+    _, P, _, _ = weight.shape
+    # Group of every (pass, p, r) row: window [pass, r, set of p] -> [pass, p, r, 1].
+    group = np.swapaxes(window[:, :, np.arange(P) // n_hw], 1, 2)[..., None].astype(np.int32)
+    q = cell_selects(q_img, weight.shape[3]).astype(np.int32)  # q of G columns, per cell
+    col_k = group * m_hw + 2 * q + meta
+    channel = channel_of_column[:, None, None, :]
+    live = (group >= 0) & (q < m_hw // 2) & (col_k < k) & (channel >= 0)
+    flat = np.where(live, channel.astype(np.int64) * k + col_k, 0)
+    return flat.ravel(), np.where(live, weight, 0).ravel()
 
 
-def _dense_from_cells(
-    rows: np.ndarray, cols: np.ndarray, w: np.ndarray, shape: tuple
-) -> np.ndarray:
+def _dense_from_cells(flat: np.ndarray, w: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Sum the cells' weights into a dense int64 matrix (cells sharing an entry add up)."""
-    flat = np.bincount(rows * shape[1] + cols, weights=w, minlength=shape[0] * shape[1])
-    return flat.astype(np.int64).reshape(shape)  # sums of int8 weights: exact in float64
+    dense = np.bincount(flat, weights=w, minlength=shape[0] * shape[1])
+    return dense.astype(np.int64).reshape(shape)  # sums of int8 weights: exact in float64
 
 
-def _layer_cells(mapping: LayerMapping) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(output channel, input index, weight) of every live cell of every tile of a layer.
-
-    The same routing as `_image_weights`, on the tiles' images stacked along the pass axis
-    and indexed flat (one vectorised pass over the layer instead of one per tile).
-    """
-    tiles = mapping.tiles
-    weight = np.concatenate([t.weight.ravel() for t in tiles])
-    meta = np.concatenate([t.meta.ravel() for t in tiles])
-    q = np.concatenate([t.cell_q().ravel() for t in tiles])  # per cell, any G
-    window = np.concatenate([t.window.ravel() for t in tiles])
-    _, P, R, C = tiles[0].weight.shape
-    sets = tiles[0].window.shape[2]
-    tile_of = np.repeat(np.arange(len(tiles)), [t.passes for t in tiles])
-    cell = np.flatnonzero(weight)
-    c = cell % C
-    prow = cell // C  # (pass, p, r) row of the cell
-    r, p, ps = prow % R, (prow // R) % P, prow // (R * P)
-    group = window[(ps * R + r) * sets + p // mapping.n_hw].astype(np.int64)
-    pair = q[cell].astype(np.int64)
-    col_k = group * mapping.m_hw + 2 * pair + meta[cell]
-    tile = tile_of[ps]
-    cols = np.array([t.cols for t in tiles])[tile]
-    live = (group >= 0) & (pair < mapping.m_hw // 2) & (col_k < mapping.k) & (c < cols)
-    col_start = np.array([t.col_start for t in tiles])[tile]
-    return (col_start + c)[live], col_k[live], weight[cell][live]
+def _channels(tiles: list[TileImage], C: int, offset: bool) -> np.ndarray:
+    """Output channel of every column of every pass [passes, C]; -1 for padding columns."""
+    c = np.arange(C)
+    per_tile = [
+        np.broadcast_to(np.where(c < t.cols, c + (t.col_start if offset else 0), -1), (t.passes, C))
+        for t in tiles
+    ]
+    return np.concatenate(per_tile)
 
 
 def tile_weight_matrix(tile: TileImage, k: int, cfg: HwConfig) -> np.ndarray:
     """The dense int64 (C, K) matrix one job computes, rebuilt from its images only."""
-    c, col_k, w = _image_weights(tile, k)
-    return _dense_from_cells(c, col_k, w, (tile.weight.shape[3], k))
+    C = tile.weight.shape[3]
+    cells = _stacked_cells([tile], tile.n_hw, tile.m_hw, k, _channels([tile], C, offset=False))
+    return _dense_from_cells(*cells, (C, k))
 
 
 def layer_forward(
@@ -131,17 +124,21 @@ def layer_forward(
 ) -> np.ndarray:
     """All jobs of a layer: x (T, K) -> int64 (T, Cout), each output wrapped to ACC bits.
 
-    Computed from the tile images only. By default each tile's images are turned back into
-    the dense matrix the job computes (`tile_weight_matrix`) and one exact matmul runs per
-    layer: the RTL's adder trees never overflow (`structured_forward` proves the widths) and
-    wrapping once equals wrapping per pass, so the result is bit-identical. `stages=True` runs
-    the stage-by-stage model (`structured_forward`) per tile instead: slower, for width proofs.
+    Computed from the tile images only. By default all tiles' images are turned back into
+    the dense matrix the jobs compute (one broadcast pass over the stacked images, as
+    `tile_weight_matrix` does for one tile) and one exact matmul runs per layer: the RTL's
+    adder trees never overflow (`structured_forward` proves the widths) and wrapping once
+    equals wrapping per pass, so the result is bit-identical. `stages=True` runs the
+    stage-by-stage model (`structured_forward`) per tile instead: slower, for width proofs.
     """
     xa = np.asarray(x)
     if xa.ndim != 2 or xa.shape[1] != mapping.k:
         raise ValueError(f"x must be (T, K={mapping.k}), got {xa.shape}")
     if not stages:
-        dense = _dense_from_cells(*_layer_cells(mapping), (mapping.cout, mapping.k))
+        tiles = mapping.tiles
+        channels = _channels(tiles, tiles[0].weight.shape[3], offset=True)
+        cells = _stacked_cells(tiles, mapping.n_hw, mapping.m_hw, mapping.k, channels)
+        dense = _dense_from_cells(*cells, (mapping.cout, mapping.k))
         return reference_matmul(dense, xa, acc_bits=cfg.ACC)
     y = np.zeros((xa.shape[0], mapping.cout), np.int64)
     for tile in mapping.tiles:

@@ -47,8 +47,17 @@ class TileImage:
 
     def cell_q(self) -> np.ndarray:
         """The pair select every cell sees: uint8 [passes, P, R, C] (q repeated over G)."""
-        q = self.q if self.q.ndim == 4 else self.q[..., None]
-        return np.repeat(q, self.weight.shape[3] // q.shape[3], axis=3)
+        return cell_selects(self.q, self.weight.shape[3])
+
+
+def cell_selects(q: np.ndarray, columns: int) -> np.ndarray:
+    """q images [.., P, R] or [.., P, R, C/G] -> the select of every cell [.., P, R, C].
+
+    The one home of q indexing (`TileImage.cell_q`; golden.datapath applies it to the images
+    of a whole layer stacked along the pass axis).
+    """
+    q = q if q.ndim == 4 else q[..., None]
+    return np.repeat(q, columns // q.shape[3], axis=3)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from golden.config import HwConfig, supported_patterns
-from golden.datapath import layer_forward, structured_forward
+from golden.datapath import layer_forward, structured_forward, tile_weight_matrix
 from golden.mapper import gather_activations, map_layer
 from golden.masks import nm_mask, pair_shared_mask
 from golden.reference import reference_matmul
@@ -186,3 +186,38 @@ def test_image_rebuild_reads_only_the_images() -> None:
     fast, staged = layer_forward(mapping, x, cfg), layer_forward(mapping, x, cfg, stages=True)
     assert np.array_equal(fast, staged)
     assert not np.array_equal(fast, reference_matmul(w, x, acc_bits=cfg.ACC))
+
+
+@pytest.mark.parametrize("image", ["meta", "q", "window"])
+def test_image_rebuild_follows_every_image(image: str) -> None:
+    """Corrupt one live cell's metadata bit, its row's pair select, or its row's window entry:
+    the fast rebuild changes exactly as the stage-by-stage model does (q and window are read
+    per row, so a bug in that indexing shows up here)."""
+    cfg = HwConfig(P=4, R=4, C=4)
+    rng = np.random.default_rng(11)
+    w, x = _case(rng, cfg, 2, 8, "per-channel", 7, 64, 3)
+    x[x == 0] = 1
+    mapping = map_layer(w, 2, 8, cfg)
+    tile = mapping.tiles[0]
+    ps, p, r, c = (int(i) for i in np.argwhere(tile.weight != 0)[0])
+    if image == "meta":
+        tile.meta[ps, p, r, c] ^= 1
+    elif image == "q":
+        tile.q[ps, p, r] = (int(tile.q[ps, p, r]) + 1) % (tile.m_hw // 2)
+    else:
+        tile.window[ps, r, p // tile.n_hw] = -1  # the position now reads zero
+    fast, staged = layer_forward(mapping, x, cfg), layer_forward(mapping, x, cfg, stages=True)
+    assert np.array_equal(fast, staged)
+    assert not np.array_equal(fast, reference_matmul(w, x, acc_bits=cfg.ACC))
+
+
+def test_tile_weight_matrix_is_what_the_job_computes() -> None:
+    cfg = HwConfig(P=4, R=4, C=4)
+    rng = np.random.default_rng(12)
+    w, x = _case(rng, cfg, 1, 4, "per-channel", 6, 40, 3)
+    mapping = map_layer(w, 1, 4, cfg)
+    for tile in mapping.tiles:
+        dense = tile_weight_matrix(tile, mapping.k, cfg)
+        rows = gather_activations(tile, x, cfg)
+        assert np.array_equal(reference_matmul(dense, x), structured_forward(tile, rows, cfg))
+        assert np.array_equal(dense[: tile.cols], w[tile.col_start : tile.col_start + tile.cols])

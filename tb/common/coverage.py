@@ -146,9 +146,10 @@ class CoreCoverage:
         tile = job.tile
         cell_q = tile.cell_q()  # [passes, P, R, C]: the select each cell sees
         nz = tile.weight != 0
-        pairs = {(int(q), int(b)) for q, b in zip(cell_q[nz], tile.meta[nz], strict=True)}
-        for q, b in sorted(pairs):
-            self._slot(q, b)
+        # (q, meta) pairs of the non-zero cells, as codes 2q + b (a set over cells: ~8 ms a job)
+        seen = np.bincount(2 * cell_q[nz].astype(np.int64) + tile.meta[nz], minlength=2)
+        for code in np.flatnonzero(seen):
+            self._slot(int(code) // 2, int(code) % 2)
         # Select groups (C/G per slot row) of the cells holding non-zero weights.
         rows = (*nz.shape[:3], self.cfg.SELS, -1)
         live = nz.reshape(rows).any(-1)  # [passes, P, R, C/G]

@@ -1,18 +1,16 @@
-"""Driver: programs the CSRs and streams a job's beats with cocotbext-axi AxiStreamSources."""
+"""Driver: programs the CSRs and streams a job's beats (tb.common.streams sources)."""
 
 from __future__ import annotations
 
-import logging
 import random
 
 from cocotb.handle import SimHandleBase
-from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSource
 
-from golden.beats import to_bytes
 from golden.config import HwConfig
 from tb.common.csr import CsrMaster
 from tb.common.jobs import Job
 from tb.common.stalls import StallProfile, random_pauses
+from tb.common.streams import stream_source
 
 
 class CoreDriver:
@@ -21,34 +19,23 @@ class CoreDriver:
     def __init__(self, dut: SimHandleBase, cfg: HwConfig) -> None:
         self.cfg = cfg
         self.csr = CsrMaster(dut)
-
-        def source(prefix: str) -> AxiStreamSource:
-            bus = AxiStreamBus.from_prefix(dut, prefix)
-            src = AxiStreamSource(bus, dut.clk_i, dut.rst_ni, reset_active_level=False)
-            src.log.setLevel(logging.WARNING)  # per-frame INFO lines cost more than the sim
-            return src
-
-        self.w_src = source("s_axis_w")
-        self.a_src = source("s_axis_a")
+        self.w_src = stream_source(dut, "s_axis_w")
+        self.a_src = stream_source(dut, "s_axis_a")
 
     def set_stalls(self, profile: StallProfile, rng: random.Random) -> None:
         """tvalid gaps on the weight and activation streams (None = always valid)."""
         for src, prob in ((self.w_src, profile.w_gap), (self.a_src, profile.a_gap)):
             src.set_pause_generator(random_pauses(rng, prob) if prob > 0 else None)
-            src.pause = False  # a killed generator leaves its last value behind
 
     def queue_streams(self, job: Job) -> None:
         """Queue every beat of `job`: one weight frame per pass, one activation frame per token.
 
         Queued before `start` so the core never waits for the testbench (stalls stay 0).
         """
-        w_bytes, a_bytes = self.cfg.W_TDATA, self.cfg.A_TDATA
         for p, beats in enumerate(job.w_beats):
-            self.w_src.send_nowait(AxiStreamFrame(b"".join(to_bytes(b, w_bytes) for b in beats)))
+            self.w_src.send_nowait(beats)
             for token in job.a_beats[p]:
-                self.a_src.send_nowait(
-                    AxiStreamFrame(b"".join(to_bytes(b, a_bytes) for b in token))
-                )
+                self.a_src.send_nowait(token)
 
     async def program(self, job: Job) -> None:
         await self.csr.program(job.tile.n_hw, job.tile.m_hw, job.tokens, job.passes)

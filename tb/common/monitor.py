@@ -1,8 +1,7 @@
-"""Monitors: the output stream (AxiStreamSink) split into decoded beats, and handshake counters."""
+"""Monitors: the output stream (tb.common.streams sink) decoded per beat, and handshake counters."""
 
 from __future__ import annotations
 
-import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,11 +10,11 @@ import cocotb
 import numpy as np
 from cocotb.handle import SimHandleBase
 from cocotb.triggers import ReadOnly, RisingEdge
-from cocotbext.axi import AxiStreamBus, AxiStreamSink
 
 from golden.beats import decode_output_beat
 from golden.config import HwConfig
 from tb.common.stalls import random_pauses
+from tb.common.streams import stream_sink
 
 
 @dataclass(frozen=True)
@@ -31,27 +30,17 @@ class OutputMonitor:
 
     def __init__(self, dut: SimHandleBase, cfg: HwConfig) -> None:
         self.cfg = cfg
-        bus = AxiStreamBus.from_prefix(dut, "m_axis_y")
-        self.sink = AxiStreamSink(bus, dut.clk_i, dut.rst_ni, reset_active_level=False)
-        self.sink.log.setLevel(logging.WARNING)
+        self.sink = stream_sink(dut, "m_axis_y")
         self.callbacks: list[Callable[[OutputFrame], None]] = []
         self.frames = 0
         cocotb.start_soon(self._run())
 
     def set_backpressure(self, prob: float, rng: random.Random) -> None:
         self.sink.set_pause_generator(random_pauses(rng, prob) if prob > 0 else None)
-        self.sink.pause = False  # a killed generator leaves its last value behind
 
     async def _run(self) -> None:
-        beat_bytes = self.cfg.Y_TDATA // 8
         while True:
-            frame = await self.sink.recv()
-            data = bytes(frame.tdata)
-            assert len(data) % beat_bytes == 0, f"output frame of {len(data)} bytes"
-            beats = [
-                decode_output_beat(int.from_bytes(data[i : i + beat_bytes], "little"), self.cfg)
-                for i in range(0, len(data), beat_bytes)
-            ]
+            beats = [decode_output_beat(tdata, self.cfg) for tdata in await self.sink.recv()]
             self.frames += 1
             out = OutputFrame(np.stack(beats), len(beats))
             for callback in self.callbacks:

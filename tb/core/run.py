@@ -37,6 +37,9 @@ GROUPS: dict[str, list[str]] = {
     "layers": ["multi_job_layers_match_layer_model"],
     "closure": ["functional_coverage_closure"],
 }
+# Per-group environment: the stall group drives the streams with cocotbext-axi itself
+# (tb.common.streams), an independent BFM beside the lean endpoints every other group uses.
+GROUP_ENV: dict[str, dict[str, str]] = {"stalls": {"FLEXCIM_STREAMS": "cocotbext"}}
 # Select-sharing width G variants (configs/flexcim.yaml): G < C, one build each.
 # and activation rows per beat RPB variants (RPB = R: one token per beat). All slow but G_QUICK.
 G_CONFIGS = ("small_g2", "small_g1", "default_g4", "default_g1", "small_rpb4", "small_g1_rpb4")
@@ -65,6 +68,7 @@ def run_core(
         "FCOV_FILE": str(fcov),
         "FLEXCIM_BUILD_DIR": str(build_dir),
         **stimulus_env(),
+        **GROUP_ENV.get(group, {}),
         **env,
     }
     return run_cocotb(
