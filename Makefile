@@ -12,6 +12,8 @@ REPLAY_STIMULUS := build/stimulus-full/stimulus.npz
 SEED     ?=
 WAVES    ?= 0
 JOBS     ?= 2
+# Yosys area rows for make tradeoff (bench.area JSON); the committed paper-variant synthesis.
+TRADEOFF_AREA ?= docs/data/area_paper.json
 PYTEST   := $(PY) -m pytest
 XDIST    := -n $(JOBS) --dist loadgroup
 
@@ -69,8 +71,7 @@ area: venv apt ## Yosys generic-cell area per module and named config (build/are
 	$(PY) -m bench.area $(AREA_CONFIGS)
 
 tradeoff: venv-flow apt ## Accuracy / latency / area per core variant (G, RPB) into build/tradeoff
-	$(PY) -m bench.tradeoff --evals docs/results/tradeoff/g*-* \
-		$(if $(wildcard build/area/area.json),--area build/area/area.json)
+	$(PY) -m bench.tradeoff --evals docs/results/tradeoff/g*-* --area $(TRADEOFF_AREA)
 
 coverage: venv apt ## Code + functional coverage; HTML and build/coverage/summary.json
 	$(PY) -m tb.coverage_report
