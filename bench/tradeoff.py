@@ -228,8 +228,11 @@ def plot(tables: dict[str, list[dict]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for pruner, rows in tables.items():
         for rpb, marker in ((1, "o"), (max(r["RPB"] for r in rows), "s")):
-            pts = [r for r in rows if r["RPB"] == rpb]
-            x = [r["latency_area_vs_today"] or r["cycles"] / pts[0]["cycles"] for r in pts]
+            # Only synthesised variants: a point needs its measured area.
+            pts = [r for r in rows if r["RPB"] == rpb and r["latency_area_vs_today"] is not None]
+            if not pts:
+                continue
+            x = [r["latency_area_vs_today"] for r in pts]
             y = [r["ppl_mean"] for r in pts]
             ax.errorbar(
                 x,
