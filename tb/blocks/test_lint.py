@@ -1,9 +1,13 @@
-"""`make test` enforces RTL lint: tb.lint must report every module clean."""
+"""`make test` enforces RTL lint: tb.lint must report every module clean, per configuration
+(one test each, so the lint of the configurations spreads over the pytest workers)."""
 
 from __future__ import annotations
 
-from tb.lint import main
+import pytest
+
+from tb.lint import LINT_CONFIGS, main
 
 
-def test_rtl_lint_clean() -> None:
-    assert main([]) == 0, "tb.lint found problems (messages above)"
+@pytest.mark.parametrize("config", LINT_CONFIGS)
+def test_rtl_lint_clean(config: str) -> None:
+    assert main(["--config", config]) == 0, f"tb.lint found problems at {config} (messages above)"
