@@ -108,6 +108,12 @@ class _Endpoint:
             elif level == 1 and self._task is None:
                 self._task = cocotb.start_soon(self._run())
 
+    def _attach(self, dut: SimHandleBase, prefix: str) -> None:
+        """The stream's four handles, <prefix>_tdata/tvalid/tlast/tready (before __init__)."""
+        self._data, self._valid, self._last, self._ready = (
+            getattr(dut, f"{prefix}_{name}") for name in ("tdata", "tvalid", "tlast", "tready")
+        )
+
     def _on_reset(self) -> None:
         raise NotImplementedError
 
@@ -121,10 +127,7 @@ class BeatSource(_Endpoint):
     def __init__(
         self, dut: SimHandleBase, prefix: str, clock: SimHandleBase, reset_n: SimHandleBase
     ) -> None:
-        self._data = getattr(dut, f"{prefix}_tdata")
-        self._valid = getattr(dut, f"{prefix}_tvalid")
-        self._last = getattr(dut, f"{prefix}_tlast")
-        self._ready = getattr(dut, f"{prefix}_tready")
+        self._attach(dut, prefix)
         self._width = len(self._data)
         self._frames: deque[list[str]] = deque()
         self._frame: list[str] | None = None
@@ -216,10 +219,7 @@ class BeatSink(_Endpoint):
     def __init__(
         self, dut: SimHandleBase, prefix: str, clock: SimHandleBase, reset_n: SimHandleBase
     ) -> None:
-        self._data = getattr(dut, f"{prefix}_tdata")
-        self._valid = getattr(dut, f"{prefix}_tvalid")
-        self._last = getattr(dut, f"{prefix}_tlast")
-        self._ready = getattr(dut, f"{prefix}_tready")
+        self._attach(dut, prefix)
         self._frames: deque[list[int]] = deque()
         self._partial: list[int] = []
         self._readying = False  # tready as driven
