@@ -22,9 +22,8 @@ import yaml
 from cocotb_tools.check_results import get_results
 from cocotb_tools.runner import Runner, Verilator, get_runner
 
-from tb.toolchain import apply_simulator_env, sim_build_root
+from tb.toolchain import ROOT, apply_simulator_env, sim_build_root
 
-ROOT = Path(__file__).resolve().parents[2]
 RTL_DIR = ROOT / "rtl"
 CONFIG_FILE = ROOT / "configs" / "flexcim.yaml"
 # Every module of the core, in dependency order (lint, smoke tests and builds share it;
