@@ -1,14 +1,18 @@
 """Testbench throughput and RTL-vs-model cycles on the `paper` config under Verilator.
 
-`python -m bench.tb_bench [--seed N]` runs, with one fixed, printed seed (default 12345):
+`python -m bench.tb_bench [--seed N] [--runs K]` runs, with one fixed, printed seed (default
+12345), K times each (default 1):
 1. the fast path (tb/fast: beats bulk-loaded into the testbench top, SystemVerilog drivers)
    on BENCH_JOBS_PER_PATTERN jobs of every pattern, and its long-job probe;
 2. the cocotbext-axi protocol environment (tb/core) on two of its tests;
+3. the raw ceiling (bench.ceiling: the same model driven from C++, no cocotb);
 and prints per run: simulated cycles/s (the CYCLES CSR summed over jobs / the test's wall time
 inside the simulator, golden preparation included), checked MACs/s (dense-equivalent MACs whose
-outputs the scoreboard compared) and useful MACs/s (of those, the ones with a non-zero weight),
+outputs the scoreboard compared) and useful MACs/s (of those, the ones with a non-zero weight);
+then each test's median cycles/s (min-max over the K runs) and its ratio to the ceiling's median,
+measured in the same invocation (a shared machine drifts: ratios travel, absolute figures not);
 then RTL CYCLES against golden.cycle_model per pattern / layer (the tests assert equality).
-Build time is excluded; `python -m bench.ceiling` gives the no-cocotb ceiling beside these.
+Build time is excluded.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ import argparse
 import json
 import os
 import re
+import statistics
 import sys
 from collections import defaultdict
 from pathlib import Path
 
+from bench import ceiling
 from tb.common.runner import ROOT
 from tb.core.run import run_core
 from tb.fast.run import run_fast
@@ -47,6 +53,27 @@ def run(seed: int) -> dict[str, list[dict]]:
     run_core("verilator", CONFIG, "bench", CORE_TESTS, seed=seed, STATS_FILE=str(core), LAYERS="4")
     out["cocotbext-axi (tb/core)"] = _records(core)
     return out
+
+
+def summary(runs: list[dict[str, list[dict]]], ceilings: list[float], seed: int) -> None:
+    """Median (min-max) cycles/s per test over the runs, and its ratio to the ceiling."""
+    roof = statistics.median(ceilings)
+    print(f"### Median of {len(runs)} run(s), COCOTB_RANDOM_SEED={seed}\n")
+    print("| environment | test | cycles/s median | min-max | of the ceiling |")
+    print("|---|---|---:|---:|---:|")
+    rates: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for run_ in runs:
+        for env, records in run_.items():
+            for r in records:
+                rates[env, r["test"]].append(r["sim_cycles"] / r["seconds"])
+    rates["raw ceiling (bench.ceiling, C++ driver)", "one 16-pass 1:1 job"] = ceilings
+    for (env, test), values in rates.items():
+        med = statistics.median(values)
+        print(
+            f"| {env} | {test} | {med:,.0f} | {min(values):,.0f}-{max(values):,.0f} | "
+            f"{med / roof:.2f} |"
+        )
+    print()
 
 
 def throughput(runs: dict[str, list[dict]], seed: int) -> None:
@@ -94,11 +121,18 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m bench.tb_bench", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--seed", type=int, default=SEED, help=f"COCOTB_RANDOM_SEED ({SEED})")
+    parser.add_argument("--runs", type=int, default=1, help="runs of each path (1)")
     args = parser.parse_args(argv or [])  # `python -m bench tb_bench` passes no options
+    if args.runs < 1:
+        parser.error(f"--runs {args.runs}: give at least 1")
     os.environ.setdefault("SIM", "verilator")
-    runs = run(args.seed)
-    throughput(runs, args.seed)
-    cycles([r for records in runs.values() for r in records])
+    runs, ceilings = [], []
+    for _ in range(args.runs):
+        runs.append(run(args.seed))
+        ceilings.append(ceiling.measure(CONFIG)["cycles_per_s"])
+        throughput(runs[-1], args.seed)
+    summary(runs, ceilings, args.seed)
+    cycles([r for records in runs[-1].values() for r in records])
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Shared pytest-side helpers of the block smoke tests: (simulator, config) cases and one run.
 
 Cases: ``small`` under Verilator and Icarus (marked ``icarus``), ``default`` under Verilator
-(``slow`` for every block but the core).
+(``slow``). The core itself has one testbench, tb/core (CoreEnv), which covers every config.
 When the SIM environment variable is set, only the cases of that simulator run.
 """
 
@@ -18,8 +18,7 @@ SMALL_CASES = [
     pytest.param("verilator", "small", id="verilator-small"),
     pytest.param("icarus", "small", id="icarus-small", marks=pytest.mark.icarus),
 ]
-CASES = [*SMALL_CASES, pytest.param("verilator", "default", id="verilator-default")]
-# The sub-blocks build default only in the slow sweep: the default core run exercises every one
+# The sub-blocks build default only in the slow sweep: tb/core's default run exercises every one
 # of them at that size, and each extra Verilator build costs ~20 s of CPU on 2 shared cores.
 LIGHT_CASES = [
     *SMALL_CASES,

@@ -1,9 +1,9 @@
 """One golden-mapped tile per layer pattern, shared by the block smoke tests.
 
-Weights are random int8 under a pair-shared N:M mask (so every group fits its position and
-the tile runs at M/N), activations random int8; K gives about 1.5 passes so the last pass
-has padding. Everything the RTL sees comes from ``golden.mapper`` and ``golden.beats``;
-everything it is checked against comes from ``golden.datapath`` / ``golden.reference``.
+The tile is one job of the core's environment: `tb.common.stimulus` draws a legal random
+layer (pair-shared N:M mask, int8 values, a K of two passes with a ragged last one, so the
+last pass has padding) and `tb.common.jobs.tile_job` maps it and checks the two golden
+oracles against each other. One random-layer generator serves the core and its blocks.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from golden.config import HwConfig, hw_pattern, supported_patterns
-from golden.datapath import distribute, structured_forward
+from golden.config import HwConfig, supported_patterns
+from golden.datapath import distribute
 from golden.mapper import TileImage, gather_activations, map_layer
-from golden.masks import pair_shared_mask
-from golden.reference import reference_matmul
+from tb.common.jobs import tile_job
+from tb.common.stimulus import LayerSpec, k_for_passes, random_layer
 
 
 def patterns(cfg: HwConfig) -> list[tuple[int, int]]:
@@ -32,31 +32,17 @@ class Tile:
     m: int
     image: TileImage
     rows: np.ndarray  # int8 [passes, T, R, A_LANES]
-    expected: np.ndarray  # int64 (T, C), golden.datapath.structured_forward
+    expected: np.ndarray  # int64 (T, C): golden.reference, equal to golden.datapath
 
 
-def make_tile(
-    rng: np.random.Generator, n: int, m: int, cfg: HwConfig, tokens: int, passes: float = 1.5
-) -> Tile:
-    """A random one-column-tile layer of pattern n:m mapped by golden.mapper."""
-    n_hw, m_hw = hw_pattern(n, m, cfg.P)
-    per_pass = cfg.R * (cfg.P // n_hw) * m_hw  # K one pass holds
-    k = max(m, int(per_pass * passes) // m * m)
-    metric = rng.random((cfg.C, k))
-    mask = np.ones((cfg.C, k), bool) if n == m else pair_shared_mask(metric, n, m, cfg.C)
-    lim = 1 << (cfg.WB - 1)
-    weight = (rng.integers(-lim, lim, (cfg.C, k)) * mask).astype(np.int64)
-    alim = 1 << (cfg.AB - 1)
-    x = rng.integers(-alim, alim, (tokens, k)).astype(np.int64)
+def make_tile(rng: np.random.Generator, n: int, m: int, cfg: HwConfig, tokens: int) -> Tile:
+    """A random full-width (C output channels), two-pass layer of pattern n:m as one tile."""
+    spec = LayerSpec(n, m, cout=cfg.C, k=k_for_passes(rng, n, m, 2, cfg), tokens=tokens)
+    weight, x = random_layer(rng, spec, cfg)
     mapping = map_layer(weight, n, m, cfg)
     assert len(mapping.tiles) == 1, "one column tile expected"
-    image = mapping.tiles[0]
-    rows = gather_activations(image, x, cfg)
-    expected = structured_forward(image, rows, cfg)
-    # The structured model must agree with the plain matmul (a golden self-check).
-    ref = reference_matmul(weight, x, acc_bits=cfg.ACC)
-    assert np.array_equal(expected, ref), f"{n}:{m}: golden structured model != reference"
-    return Tile(n, m, image, rows, expected)
+    job = tile_job(f"{n}:{m}", n, m, mapping.tiles[0], weight, x, cfg)
+    return Tile(n, m, job.tile, gather_activations(job.tile, x, cfg), job.expected)
 
 
 def slot_pairs(tile: Tile, cfg: HwConfig) -> np.ndarray:

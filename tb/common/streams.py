@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import cocotb
 from cocotb.handle import Deposit, Immediate, SimHandleBase
@@ -35,15 +35,22 @@ from cocotb.task import Task
 from cocotb.triggers import Event, FallingEdge, First, RisingEdge, ValueChange
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
+try:  # cocotb's own code for an immediate write (private; cocotb is pinned in pyproject.toml)
+    from cocotb.handle import _GPISetAction
+
+    _NO_DELAY: int | None = _GPISetAction.NO_DELAY.value
+except (ImportError, AttributeError):  # another cocotb: every write takes the public setter
+    _NO_DELAY = None
+
 STREAM_KINDS = ("lean", "cocotbext")
-_IMMEDIATE = "verilator" in cocotb.SIM_NAME.lower() if cocotb.SIM_NAME else False
+ON_VERILATOR = "verilator" in cocotb.SIM_NAME.lower() if cocotb.SIM_NAME else False
 
 
 def stream_kind() -> str:
     """FLEXCIM_STREAMS: `lean` (this module; the default on Verilator) or `cocotbext`
     (cocotbext-axi; the default on Icarus, whose runs are small and where the falling-edge
     drive trips the RTL checker's w_held_until_ready: not understood yet, see tb/README.md)."""
-    default = "lean" if _IMMEDIATE else "cocotbext"
+    default = "lean" if ON_VERILATOR else "cocotbext"
     kind = os.environ.get("FLEXCIM_STREAMS", default)
     if kind not in STREAM_KINDS:
         raise ValueError(f"FLEXCIM_STREAMS={kind!r}: choose one of {STREAM_KINDS}")
@@ -53,7 +60,22 @@ def stream_kind() -> str:
 def _put(handle: SimHandleBase, value: int | str) -> None:
     """Write at once on Verilator. On Icarus an immediate write to a port net was not seen by
     the core (jobs hung), so there the write waits for this step's ReadWrite phase."""
-    handle.value = Immediate(value) if _IMMEDIATE else Deposit(value)
+    handle.value = Immediate(value) if ON_VERILATOR else Deposit(value)
+
+
+def _binstr_writer(handle: SimHandleBase) -> Callable[[str], None]:
+    """A writer of binary strings already checked for length and characters (`send_nowait`).
+
+    On Verilator it hands the string to the simulator object as cocotb's immediate write does,
+    minus cocotb's re-validation of every character: on the paper core's 1024-bit weight bus
+    that check was half the source's Python time per beat (cProfile, bench.tb_bench). Where
+    that call is not there (Icarus, another cocotb) it is the public setter, `_put`.
+    """
+    raw = getattr(getattr(handle, "_handle", None), "set_signal_val_binstr", None)
+    if ON_VERILATOR and _NO_DELAY is not None and raw is not None:
+        action = _NO_DELAY
+        return lambda value: raw(action, value)
+    return lambda value: _put(handle, value)
 
 
 def _high(handle: SimHandleBase) -> bool:
@@ -129,6 +151,7 @@ class BeatSource(_Endpoint):
     ) -> None:
         self._attach(dut, prefix)
         self._width = len(self._data)
+        self._write_data = _binstr_writer(self._data)
         self._frames: deque[list[str]] = deque()
         self._frame: list[str] | None = None
         self._index = 0
@@ -199,7 +222,7 @@ class BeatSource(_Endpoint):
             if self._frame is None and self._frames:
                 self._frame, self._index = self._frames.popleft(), 0
             if self._frame is not None and not self._paused():
-                _put(self._data, self._frame[self._index])
+                self._write_data(self._frame[self._index])
                 last = self._index == len(self._frame) - 1
                 if last != self._lasting:
                     _put(self._last, int(last))
