@@ -136,7 +136,8 @@ class _Endpoint:
         self._task: Task[None] | None = None
         self._started = False
         self._start()
-        cocotb.start_soon(self._watch_reset())
+        # cocotb cancels a test's tasks when it ends; this one's end also stops raw callbacks.
+        self._reset_watch = cocotb.start_soon(self._watch_reset())
 
     @property
     def pause(self) -> bool:
@@ -333,6 +334,9 @@ class BeatSource(_Endpoint):
 
     def _on_edge(self) -> None:
         self._cb = None
+        if self._reset_watch.done():  # the test that made this source is over: stay off the bus
+            self._disarm()
+            return
         try:
             if self._step():
                 self._ready_cb = _register(self._ready._handle, self._on_ready, _RISING)
@@ -344,7 +348,8 @@ class BeatSource(_Endpoint):
 
     def _on_ready(self) -> None:
         self._ready_cb = None
-        self._arm()
+        if not self._reset_watch.done():
+            self._arm()
 
 
 class BeatSink(_Endpoint):

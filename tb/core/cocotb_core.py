@@ -11,6 +11,7 @@ import os
 
 import cocotb
 from cocotb.handle import SimHandleBase
+from cocotb.triggers import ClockCycles, ReadOnly
 
 from tb.common.env import CoreEnv
 from tb.core import scenarios
@@ -78,6 +79,23 @@ async def illegal_configs_rejected(dut: SimHandleBase) -> None:
     await scenarios.illegal_configs(env)
     env.assert_checked(1)
     env.export_results("illegal_configs_rejected")
+
+
+@cocotb.test()
+async def ends_with_a_beat_held(dut: SimHandleBase) -> None:
+    """Ends with a job's beats queued and one held on s_axis_w (idle core, tready low).
+
+    The control group's next test (reset_mid_run_then_clean_job) then fails unless this
+    test's sources stopped with it: on Verilator they step from simulator callbacks, which
+    cocotb does not cancel at the end of a test the way it cancels tasks."""
+    env = await _setup(dut)
+    job = scenarios.one_tile_job(env, 2, 4, "left-behind", passes=2)
+    env.driver.queue_streams(job)
+    await ClockCycles(dut.clk_i, 8)
+    await ReadOnly()
+    assert dut.s_axis_w_tvalid.value == 1, "the weight source offers no beat"
+    assert dut.s_axis_w_tready.value == 0, "an idle core takes weight beats"
+    assert env.driver.w_src.count() > 0, "no frame left queued at the end of the test"
 
 
 @cocotb.test()

@@ -29,6 +29,7 @@ GROUPS: dict[str, list[str]] = {
     "stalls": ["random_stalls_on_every_stream"],
     "control": [
         "illegal_configs_rejected",
+        "ends_with_a_beat_held",  # the next test proves these sources stopped
         "reset_mid_run_then_clean_job",
         "csr_map_and_busy_writes",
         "scoreboard_detects_wrong_prediction",
