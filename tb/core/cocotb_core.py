@@ -11,7 +11,7 @@ import os
 
 import cocotb
 from cocotb.handle import SimHandleBase
-from cocotb.triggers import ClockCycles, ReadOnly
+from cocotb.triggers import FallingEdge
 
 from tb.common.env import CoreEnv
 from tb.core import scenarios
@@ -82,20 +82,35 @@ async def illegal_configs_rejected(dut: SimHandleBase) -> None:
 
 
 @cocotb.test()
-async def ends_with_a_beat_held(dut: SimHandleBase) -> None:
-    """Ends with a job's beats queued and one held on s_axis_w (idle core, tready low).
+async def ends_while_streaming(dut: SimHandleBase) -> None:
+    """Ends in the middle of a job's weight load, beats still queued, one on the bus.
 
-    The control group's next test (reset_mid_run_then_clean_job) then fails unless this
-    test's sources stopped with it: on Verilator they step from simulator callbacks, which
-    cocotb does not cancel at the end of a test the way it cancels tasks."""
+    The next test (bus_is_quiet_after_a_test_ends) then fails unless this test's sources
+    stopped with it: on Verilator they step from simulator callbacks, which cocotb does not
+    cancel at the end of a test the way it cancels tasks."""
     env = await _setup(dut)
-    job = scenarios.one_tile_job(env, 2, 4, "left-behind", passes=2)
-    env.driver.queue_streams(job)
-    await ClockCycles(dut.clk_i, 8)
-    await ReadOnly()
-    assert dut.s_axis_w_tvalid.value == 1, "the weight source offers no beat"
-    assert dut.s_axis_w_tready.value == 0, "an idle core takes weight beats"
+    job = scenarios.one_tile_job(env, 2, 4, "left-behind", passes=3)
+    await env.driver.start(job)
+
+    def moving() -> bool:
+        return bool(dut.s_axis_w_tvalid.value) and bool(dut.s_axis_w_tready.value)
+
+    await env.wait_until(moving, 20, "the first weight beat")
     assert env.driver.w_src.count() > 0, "no frame left queued at the end of the test"
+
+
+@cocotb.test()
+async def bus_is_quiet_after_a_test_ends(dut: SimHandleBase) -> None:
+    """A fresh environment with nothing queued: no stream offers a beat for 64 cycles after
+    reset, whatever the previous test left behind (its sources must have stopped); then a
+    clean job passes."""
+    env = await _setup(dut)
+    for _ in range(64):
+        await FallingEdge(dut.clk_i)
+        for prefix in ("s_axis_w", "s_axis_a"):
+            assert not getattr(dut, f"{prefix}_tvalid").value, f"{prefix}_tvalid high, unqueued"
+    await env.run_job(scenarios.one_tile_job(env, 2, 4, "after", passes=2))  # still clean
+    env.assert_checked(1)
 
 
 @cocotb.test()

@@ -29,7 +29,8 @@ GROUPS: dict[str, list[str]] = {
     "stalls": ["random_stalls_on_every_stream"],
     "control": [
         "illegal_configs_rejected",
-        "ends_with_a_beat_held",  # the next test proves these sources stopped
+        "ends_while_streaming",  # the next test proves its sources stopped with it
+        "bus_is_quiet_after_a_test_ends",
         "reset_mid_run_then_clean_job",
         "csr_map_and_busy_writes",
         "scoreboard_detects_wrong_prediction",
