@@ -25,6 +25,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, First, RisingEdge, Timer
 from golden.beats import decode_output_beat
 from golden.cycle_model import layer_cycles
 from golden.stimulus import StimulusLayer
+from tb.common.assertions import AssertionWatcher
 from tb.common.bulk import job_memory_lines, read_memh
 from tb.common.csr import Csr, CsrMaster, LeanCsrMaster, Status
 from tb.common.env import CLOCK_NS
@@ -56,8 +57,10 @@ class FastEnv:
         self.a_depth = int(os.environ["PARAM_A_DEPTH"])
         for name in ("load_i", "dump_i", "w_gap_i", "a_gap_i", "y_bp_i"):
             getattr(dut, name).value = 0
-        dut.w_beats_i.value = 1
-        dut.a_beats_i.value = 1
+        # Nothing to offer before the first job is loaded: a beat offered now would be withdrawn
+        # by that load, which the core's checker rightly fails (w/a_held_until_ready).
+        dut.w_beats_i.value = 0
+        dut.a_beats_i.value = 0
         dut.seed_i.value = 0
         dut.rst_ni.value = 0
         Clock(dut.clk_i, CLOCK_NS, unit="ns").start()
@@ -66,14 +69,19 @@ class FastEnv:
         self.csr = LeanCsrMaster(dut) if lean else CsrMaster(dut)
         self.scoreboard = Scoreboard()
         self.cycles = CycleChecker()
+        self.assertions = AssertionWatcher(dut.u_core)  # the core's RTL checker fails the test
         self.jobs_run = 0
         self.sim_cycles = 0  # CYCLES summed over checked jobs
         self._t0 = time.perf_counter()
         self._cpu0 = time.process_time()  # the simulator process's CPU: steadier on a shared host
 
     async def reset(self, cycles: int = 4) -> None:
+        """Reset the core and drop the loaded job: the drivers offer nothing until the next
+        load (its beats offered after reset would be withdrawn by that load)."""
         await FallingEdge(self.dut.clk_i)
         self.dut.rst_ni.value = 0
+        self.dut.w_beats_i.value = 0
+        self.dut.a_beats_i.value = 0
         await ClockCycles(self.dut.clk_i, cycles)
         self.scoreboard.flush()
         await FallingEdge(self.dut.clk_i)
@@ -145,12 +153,14 @@ class FastEnv:
             f"{job.label}: STATUS after the last output beat is {status}"
         )
         self.cycles.check(job, cycles, stalls, stall_free=not profile.any)
+        self.assertions.check()
         self.jobs_run += 1
         self.sim_cycles += cycles
         return cycles
 
     def assert_checked(self, min_jobs: int) -> None:
         """The test ran at least `min_jobs` jobs and the scoreboard compared all their beats."""
+        self.assertions.check()
         assert self.jobs_run >= min_jobs, f"only {self.jobs_run} of {min_jobs} jobs completed"
         assert self.scoreboard.outstanding == 0, f"{self.scoreboard.outstanding} jobs unanswered"
         assert self.cycles.checked == self.jobs_run, "a job's CYCLES were not checked"

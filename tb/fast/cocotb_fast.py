@@ -16,10 +16,12 @@ from pathlib import Path
 
 import cocotb
 from cocotb.handle import SimHandleBase
+from cocotb.triggers import ClockCycles
 
 from golden.stimulus import load_stimulus
+from tb.common.assertions import RtlAssertionFailed
 from tb.common.fast import FastEnv, replay_layer
-from tb.common.stalls import every_stall_combination
+from tb.common.stalls import StallProfile, every_stall_combination
 from tb.core import scenarios
 
 
@@ -109,6 +111,28 @@ async def fast_scoreboard_detects_wrong_prediction(dut: SimHandleBase) -> None:
     else:
         raise AssertionError("the fast path accepted a deliberately wrong cycle model")
     await env.run_job(job)  # the environment is still usable
+
+
+@cocotb.test()
+async def fast_rtl_assertion_is_watched(dut: SimHandleBase) -> None:
+    """Negative test: a weight beat offered and then withdrawn by a load must fail the core's
+    w_held_until_ready, named, through the environment (the checker runs in every build)."""
+    env = await _setup(dut)
+    env.assertions.pause()  # provoke the failure on purpose, then read it on demand
+    dut.w_beats_i.value = 1  # the driver offers memory word 0 to an idle core...
+    await ClockCycles(dut.clk_i, 3)  # (the stream is internal: the checker's verdict tells)
+    await env.load(scenarios.one_tile_job(env, 2, 4, "withdrawn"), StallProfile())  # ...withdrawn
+    await ClockCycles(dut.clk_i, 2)
+    try:
+        env.assertions.check()
+    except RtlAssertionFailed as err:
+        assert "w_held_until_ready" in str(err), f"another assertion failed: {err}"
+    else:
+        raise AssertionError("a withdrawn weight beat did not fail the RTL checker")
+    await env.reset()  # drops the loaded job too: nothing is offered until the next load
+    env.assertions.resume()
+    await env.run_job(scenarios.one_tile_job(env, 2, 4, "after"))  # clean again
+    env.assert_checked(1)
 
 
 @cocotb.test()

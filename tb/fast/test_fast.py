@@ -22,7 +22,11 @@ from tb.replay import ReplayError, replay
 from tb.toolchain import simulator_env
 
 GROUPS: dict[str, list[str]] = {
-    "patterns": ["fast_patterns_match_golden", "fast_scoreboard_detects_wrong_prediction"],
+    "patterns": [
+        "fast_patterns_match_golden",
+        "fast_scoreboard_detects_wrong_prediction",
+        "fast_rtl_assertion_is_watched",
+    ],
     "stalls": ["fast_stalls_on_every_stream"],
     "layers": ["fast_multi_job_layers", "fast_replay_stimulus_file"],
 }
