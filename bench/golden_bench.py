@@ -29,9 +29,12 @@ def best_of(fn: Callable[[], object], repeats: int) -> float:
     return best
 
 
+SEED = 0  # weights, mask and activations
+
+
 def main() -> None:
     cfg = HwConfig.named("default")
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(SEED)
     mask = nm_mask(rng.random((COUT, K)), N, M)
     w = np.where(mask, rng.integers(-128, 128, (COUT, K)), 0).astype(np.int8)
     x = rng.integers(-128, 128, (TOKENS, K), dtype=np.int8)
@@ -49,7 +52,10 @@ def main() -> None:
         "golden.layer_forward (structured)": best_of(lambda: layer_forward(mapping, x, cfg), 3),
     }
     base = timings["golden.reference_matmul"]
-    print(f"Layer {COUT}x{K} int8, {TOKENS} tokens, {N}:{M} per-channel mask, config {cfg}")
+    print(
+        f"Layer {COUT}x{K} int8, {TOKENS} tokens, {N}:{M} per-channel mask, config {cfg}, "
+        f"seed {SEED}"
+    )
     print(
         f"({len(mapping.tiles)} jobs, passes per job {max(mapping.passes)}, "
         f"effective speed-up {mapping.effective_speedup:.3f})\n"
