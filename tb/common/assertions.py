@@ -54,6 +54,16 @@ class AssertionWatcher:
                 "see FLEXCIM-ASSERT lines in the simulator log)"
             )
 
+    def expect_failed(self, name: str, provoked: str) -> None:
+        """A negative test's check: the checker recorded a failure and the first was `name`
+        (`provoked` says what the test did, for the message when nothing failed)."""
+        try:
+            self.check()
+        except RtlAssertionFailed as err:
+            assert name in str(err), f"another assertion failed: {err}"
+        else:
+            raise AssertionError(f"{provoked} passed every RTL assertion")
+
     async def _watch(self) -> None:
         while True:
             await ValueChange(self._log.fail_count)
