@@ -13,8 +13,9 @@ import pytest
 from bench.__main__ import BENCHES
 
 # The packages of pyproject.toml's `flow` extra (imported by their module names).
-FLOW_ONLY = {"torch", "transformers", "gguf", "accelerate", "safetensors", "scipy"}
-FLOW_ONLY |= {"matplotlib", "tqdm"}
+FLOW_ONLY = frozenset(
+    ("torch", "transformers", "gguf", "accelerate", "safetensors", "scipy", "matplotlib", "tqdm")
+)
 
 
 @pytest.mark.parametrize("name", BENCHES)

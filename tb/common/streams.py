@@ -257,7 +257,6 @@ class BeatSource(_Endpoint):
 
     def _on_reset(self) -> None:
         self._frame, self._driving, self._lasting, self._taken = None, False, False, False
-        self._disarm()
         _put(self._valid, 0)
         _put(self._last, 0)
 
@@ -326,11 +325,10 @@ class BeatSource(_Endpoint):
             self._cb = _register(self._clock._handle, self._on_edge, _FALLING)
 
     def _disarm(self) -> None:
-        for name in ("_cb", "_ready_cb"):
-            cb = getattr(self, name, None)
+        for cb in (self._cb, self._ready_cb):
             if cb is not None:
                 cb.deregister()
-                setattr(self, name, None)
+        self._cb = self._ready_cb = None
 
     def _on_edge(self) -> None:
         self._cb = None
@@ -400,12 +398,9 @@ class BeatSink(_Endpoint):
                 await self._pause_changed.wait()  # held off by `pause` until it changes
 
 
-def _quiet(endpoint: AxiStreamSource | AxiStreamSink) -> None:
-    endpoint.log.setLevel(logging.WARNING)  # per-frame INFO lines cost more than the sim
-
-
-class CocotbextBeatSource(AxiStreamSource):
-    """cocotbext-axi's source taking the same integer-beat frames as `BeatSource`."""
+class _CocotbextAdapter:
+    """What both cocotbext-axi adapters add: the bus from `prefix` with an active-low reset,
+    the beat size, quiet logs, and a pause generator that can be taken away."""
 
     def __init__(
         self, dut: SimHandleBase, prefix: str, clock: SimHandleBase, reset_n: SimHandleBase
@@ -413,27 +408,23 @@ class CocotbextBeatSource(AxiStreamSource):
         bus = AxiStreamBus.from_prefix(dut, prefix)
         super().__init__(bus, clock, reset_n, reset_active_level=False)
         self._beat_bytes = len(bus.tdata) // 8
-        _quiet(self)
-
-    def send_nowait(self, beats: Sequence[int]) -> None:  # type: ignore[override]
-        data = b"".join(int(b).to_bytes(self._beat_bytes, "little") for b in beats)
-        super().send_nowait(AxiStreamFrame(data))
+        self.log.setLevel(logging.WARNING)  # per-frame INFO lines cost more than the sim
 
     def set_pause_generator(self, generator: Iterator[bool] | None = None) -> None:
         super().set_pause_generator(generator)
         self.pause = False  # a killed generator leaves its last value behind
 
 
-class CocotbextBeatSink(AxiStreamSink):
-    """cocotbext-axi's sink returning frames as integer beats, as `BeatSink` does."""
+class CocotbextBeatSource(_CocotbextAdapter, AxiStreamSource):
+    """cocotbext-axi's source taking the same integer-beat frames as `BeatSource`."""
 
-    def __init__(
-        self, dut: SimHandleBase, prefix: str, clock: SimHandleBase, reset_n: SimHandleBase
-    ) -> None:
-        bus = AxiStreamBus.from_prefix(dut, prefix)
-        super().__init__(bus, clock, reset_n, reset_active_level=False)
-        self._beat_bytes = len(bus.tdata) // 8
-        _quiet(self)
+    def send_nowait(self, beats: Sequence[int]) -> None:  # type: ignore[override]
+        data = b"".join(int(b).to_bytes(self._beat_bytes, "little") for b in beats)
+        super().send_nowait(AxiStreamFrame(data))
+
+
+class CocotbextBeatSink(_CocotbextAdapter, AxiStreamSink):
+    """cocotbext-axi's sink returning frames as integer beats, as `BeatSink` does."""
 
     async def recv(self) -> list[int]:  # type: ignore[override]
         data = bytes((await super().recv()).tdata)
@@ -441,10 +432,6 @@ class CocotbextBeatSink(AxiStreamSink):
         if len(data) % size:
             raise AssertionError(f"output frame of {len(data)} bytes, beats are {size}")
         return [int.from_bytes(data[i : i + size], "little") for i in range(0, len(data), size)]
-
-    def set_pause_generator(self, generator: Iterator[bool] | None = None) -> None:
-        super().set_pause_generator(generator)
-        self.pause = False
 
 
 def stream_source(
