@@ -26,7 +26,7 @@ from tqdm import tqdm
 from flow.calibrate import Chunk, capture_inputs, forward_block, forward_with_stats
 from flow.models import LoadedModel, block_sublayers, decoder_blocks
 from flow.pipeline import BlockStats, Selection, block_stats, selection_summary, weights_for
-from flow.prune import PrunePlan, prune_block
+from flow.prune import PrunePlan, prune_block, sparsegpt_block_patterns
 from flow.select import Pattern, solve_assignment, sparsity, validate_candidates
 
 
@@ -122,6 +122,26 @@ def _set_block(
 
 
 @torch.no_grad()
+def _candidate_weights(
+    subs: dict[str, nn.Linear], saved: dict, candidates: list[Pattern], plan: PrunePlan
+) -> dict[Pattern, dict[str, torch.Tensor]]:
+    """One block's weights pruned to each candidate from its dense weights and statistics.
+    SparseGPT prunes every candidate in one sweep per shared Hessian (the Hessian inverse and
+    the column steps are shared); the other pruners prune each candidate in place in turn."""
+    dense = saved["dense"]
+    out = {c: dense for c in candidates if c[0] == c[1]}
+    sparse = [c for c in candidates if c[0] != c[1]]
+    if plan.metric == "sparsegpt":
+        by_pattern = sparsegpt_block_patterns(dense, saved["hessian"], sparse, plan)
+        out |= {c: {k: w for k, (w, _) in per.items()} for c, per in by_pattern.items()}
+        return out
+    for cand in sparse:
+        _set_block(subs, dense, cand, plan, saved["sq_mean"], saved["hessian"])
+        out[cand] = {name: lin.weight.detach().clone() for name, lin in subs.items()}
+    return out
+
+
+@torch.no_grad()
 def measure_costs(
     lm: LoadedModel,
     calib: torch.Tensor,
@@ -174,10 +194,13 @@ def measure_costs(
         subs = block_sublayers(block, lm.family)
         s = saved[index]
         op_weights = {name: lin.weight.detach().clone() for name, lin in subs.items()}
+        probed = [c for c in candidates if c != op]
+        pruned = _candidate_weights(subs, s, probed, plan)
         for j, cand in enumerate(candidates):
             if cand == op:
                 continue
-            _set_block(subs, s["dense"], cand, plan, s["sq_mean"], s["hessian"])
+            for name, lin in subs.items():
+                lin.weight.copy_(pruned[cand][name])
             out = _run_from(blocks, index, s["probe"])
             costs[index, j] = probe_loss(lm, out, ids_chunks) - base
             bar.update()

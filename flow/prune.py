@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from flow.sparsegpt import sparsegpt_prune
+from flow.sparsegpt import sparsegpt_prune, sparsegpt_prune_patterns
 from golden.masks import pair_shared_mask
 
 # "sparsegpt" also updates the kept weights (OBS reconstruction on the calibration Hessian).
@@ -125,41 +125,61 @@ def prune_block(
     """Prune every sublayer of one block to n:m; keep-masks by sublayer name. `weights`: the
     stored weights (models.sublayer_weights), by default the sublayers' own.
 
-    SparseGPT prunes the sublayers that share an input (one Hessian object: q/k/v, gate/up)
-    as one row-stacked matrix: rows are independent in OBS, so this is the same result in
-    fewer, larger steps. Pair-shared tiles must not straddle two sublayers, so stacking needs
-    every part's row count to be a multiple of the column tile.
+    SparseGPT goes through sparsegpt_block_patterns (sublayers sharing an input stacked).
     """
     stored = weights or {name: lin.weight for name, lin in sublayers.items()}
-    masks: dict[str, torch.Tensor] = {}
     if plan.metric == "sparsegpt" and n != m:
-        groups: dict[int, list[str]] = {}
-        for name in sublayers:
-            if name not in hessian:
-                raise ValueError(f"sparsegpt pruning needs the calibration Hessian of {name}")
-            groups.setdefault(id(hessian[name]), []).append(name)
-        for names in groups.values():
-            rows = [stored[k].shape[0] for k in names]
-            stack = len(names) > 1 and (
-                plan.mask_mode == "standard" or all(r % plan.c_tile == 0 for r in rows)
-            )
-            if not stack:
-                for k in names:
-                    masks[k] = prune_sublayer(sublayers[k], n, m, plan, None, hessian[k], stored[k])
-                continue
-            h = hessian[names[0]]
-            weight = torch.cat([stored[k].detach().to(h.device) for k in names])
-            new, mask = sparsegpt_prune(weight, h, n, m, plan.mask_mode, plan.c_tile)
-            keep = torch.from_numpy(mask).to(h.device)
-            lo = 0
-            for k, r in zip(names, rows, strict=True):
-                w = stored[k]
-                w.copy_(new[lo : lo + r].to(device=w.device, dtype=w.dtype))
-                masks[k] = keep[lo : lo + r]
-                lo += r
-        return {k: masks[k] for k in sublayers}
+        pruned = sparsegpt_block_patterns(stored, hessian, [(n, m)], plan)[(n, m)]
+        for name, (new, _) in pruned.items():
+            stored[name].copy_(new.to(device=stored[name].device, dtype=stored[name].dtype))
+        return {name: pruned[name][1] for name in sublayers}
+    masks: dict[str, torch.Tensor] = {}
     for name, lin in sublayers.items():
         masks[name] = prune_sublayer(
             lin, n, m, plan, sq_mean.get(name), hessian.get(name), stored[name]
         )
     return masks
+
+
+@torch.no_grad()
+def sparsegpt_block_patterns(
+    weights: dict[str, torch.Tensor],
+    hessian: dict[str, torch.Tensor],
+    patterns: list[tuple[int, int]],
+    plan: PrunePlan,
+) -> dict[tuple[int, int], dict[str, tuple[torch.Tensor, torch.Tensor]]]:
+    """SparseGPT of one block's weights to each pattern: {pattern: {name: (float32 weight on
+    the Hessian's device, keep-mask)}}; the weights themselves are left as they are.
+
+    The sublayers that share an input (one Hessian object: q/k/v, gate/up) are pruned as one
+    row-stacked matrix, and every pattern in one column sweep (sparsegpt_prune_patterns):
+    rows are independent in OBS, so this is the same result in fewer, larger steps. Pair-shared
+    tiles must not straddle two sublayers, so stacking needs every part's row count to be a
+    multiple of the column tile.
+    """
+    groups: dict[int, list[str]] = {}
+    for name in weights:
+        if name not in hessian:
+            raise ValueError(f"sparsegpt pruning needs the calibration Hessian of {name}")
+        groups.setdefault(id(hessian[name]), []).append(name)
+    out: dict[tuple[int, int], dict[str, tuple[torch.Tensor, torch.Tensor]]] = {
+        p: {} for p in patterns
+    }
+    for names in groups.values():
+        rows = [weights[k].shape[0] for k in names]
+        stack = len(names) > 1 and (
+            plan.mask_mode == "standard" or all(r % plan.c_tile == 0 for r in rows)
+        )
+        parts = [names] if stack else [[k] for k in names]
+        for part in parts:
+            h = hessian[part[0]]
+            weight = torch.cat([weights[k].detach().to(h.device) for k in part])
+            results = sparsegpt_prune_patterns(weight, h, patterns, plan.mask_mode, plan.c_tile)
+            for pattern, (new, mask) in zip(patterns, results, strict=True):
+                keep = torch.from_numpy(mask).to(h.device)
+                lo = 0
+                for k in part:
+                    r = weights[k].shape[0]
+                    out[pattern][k] = (new[lo : lo + r], keep[lo : lo + r])
+                    lo += r
+    return {p: {k: out[p][k] for k in weights} for p in patterns}

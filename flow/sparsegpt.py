@@ -11,6 +11,8 @@ also repairs the damage of the hardware-legal mask.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -50,14 +52,40 @@ def sparsegpt_prune(
     (the authors' 128 does not divide by 6); as in golden.masks, a short last group (K not a
     multiple of m) keeps at most n.
     """
+    return sparsegpt_prune_patterns(weight, hessian, [(n, m)], mode, c_tile, percdamp, blocksize)[0]
+
+
+@torch.no_grad()
+def sparsegpt_prune_patterns(
+    weight: torch.Tensor,
+    hessian: torch.Tensor,
+    patterns: list[tuple[int, int]],
+    mode: str = "standard",
+    c_tile: int = 16,
+    percdamp: float = PERCDAMP,
+    blocksize: int = BLOCKSIZE,
+) -> list[tuple[torch.Tensor, np.ndarray]]:
+    """`sparsegpt_prune` of one weight to each of several patterns in one column sweep.
+
+    OBS treats every row on its own, so one copy of the rows per sparse pattern, stacked, is
+    pruned in one sweep: the Hessian inverse is computed once and the per-column Python steps
+    run once for all patterns (the measured-cost pass prunes every block to 6 candidates).
+    At column i a pattern of M = m starts a group when m divides i; the lazy block size is a
+    multiple of every m. Results are in `patterns` order, each as `sparsegpt_prune` returns.
+    """
     rows, cols = weight.shape
     if hessian.shape != (cols, cols):
         raise ValueError(f"hessian {tuple(hessian.shape)} does not match weight {weight.shape}")
-    if not 1 <= n <= m:
-        raise ValueError(f"{n}:{m}: need 1 <= N <= M")
+    for n, m in patterns:
+        if not 1 <= n <= m:
+            raise ValueError(f"{n}:{m}: need 1 <= N <= M")
     W = weight.detach().clone().float()
-    if n == m:
-        return W, np.ones((rows, cols), dtype=bool)
+    results: list[tuple[torch.Tensor, np.ndarray] | None] = [
+        (W.clone(), np.ones((rows, cols), dtype=bool)) if n == m else None for n, m in patterns
+    ]
+    sparse = [(i, n, m) for i, (n, m) in enumerate(patterns) if n != m]
+    if not sparse:
+        return results  # type: ignore[return-value]
     H = hessian.detach().clone().float().to(W.device)
     dead = torch.diag(H) == 0
     H[dead, dead] = 1.0
@@ -66,9 +94,11 @@ def sparsegpt_prune(
     Hinv = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(H)), upper=True)
     # Column-major work copies: column i of W is row i here, so every per-column step reads and
     # updates contiguous memory (the row-major original made each step a strided gather).
-    Wt = W.t().contiguous()
-    keep_t = torch.zeros((cols, rows), dtype=torch.bool, device=W.device)
-    bs = max(m, blocksize - blocksize % m)
+    # Pattern s owns the rows [s*rows, (s+1)*rows) of the stack.
+    Wt = W.t().repeat(1, len(sparse)).contiguous()
+    keep_t = torch.zeros((cols, rows * len(sparse)), dtype=torch.bool, device=W.device)
+    lcm = math.lcm(*(m for _, _, m in sparse))
+    bs = max(lcm, blocksize - blocksize % lcm)
     for i1 in range(0, cols, bs):
         i2 = min(i1 + bs, cols)
         W1 = Wt[i1:i2].clone()
@@ -76,14 +106,20 @@ def sparsegpt_prune(
         Hinv1 = Hinv[i1:i2, i1:i2]
         d1 = torch.diag(Hinv1)
         for i in range(i2 - i1):
-            if i % m == 0:
-                metric = (W1[i : i + m] ** 2 / d1[i : i + m, None] ** 2).t()
-                group = group_keep_mask(metric, n, m, mode, c_tile)
-                keep_t[i1 + i : i1 + i + group.shape[1]] = group.t()
+            for s, (_, n, m) in enumerate(sparse):
+                if i % m == 0:
+                    part = slice(s * rows, (s + 1) * rows)
+                    metric = (W1[i : i + m, part] ** 2 / d1[i : i + m, None] ** 2).t()
+                    group = group_keep_mask(metric, n, m, mode, c_tile)
+                    keep_t[i1 + i : i1 + i + group.shape[1], part] = group.t()
             w = W1[i]
             err = w * (~keep_t[i1 + i]) / d1[i]  # pruned weights' error; kept ones err 0
             W1[i:].addr_(Hinv1[i, i:], err, alpha=-1.0)
             Err1[i] = err
         Wt[i1:i2] = W1 * keep_t[i1:i2]
         Wt[i2:].addmm_(Hinv[i1:i2, i2:].t(), Err1, alpha=-1.0)
-    return Wt.t().contiguous(), keep_t.t().cpu().numpy()
+    stacked, keep = Wt.t(), keep_t.t().cpu().numpy()
+    for s, (index, _, _) in enumerate(sparse):
+        part = slice(s * rows, (s + 1) * rows)
+        results[index] = (stacked[part].contiguous(), keep[part])
+    return results  # type: ignore[return-value]

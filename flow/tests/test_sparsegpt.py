@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from flow.sparsegpt import sparsegpt_prune
+from flow.sparsegpt import sparsegpt_prune, sparsegpt_prune_patterns
 from golden.masks import nm_mask
 from golden.nm_format import group_nnz
 
@@ -75,6 +75,32 @@ def test_matches_the_authors_algorithm(n: int, m: int) -> None:
     ref = _reference_fasterprune(W, H, m - n, m, blocksize=32)
     torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-5)
     assert np.array_equal(keep, ref.numpy() != 0)
+
+
+def test_one_sweep_for_several_patterns_matches_the_authors_algorithm_per_pattern() -> None:
+    """The measured-cost pass prunes a block to every candidate in one stacked sweep: each
+    pattern's result must be the authors' algorithm on that pattern alone (M = 6 and 8 mixed,
+    so the lazy block is a multiple of 24; dense candidates come back untouched)."""
+    W, H, _ = _problem(16, 96, seed=3)
+    patterns = [(4, 8), (4, 4), (1, 6), (2, 8), (4, 6)]
+    results = sparsegpt_prune_patterns(W, H, patterns, blocksize=48)
+    for (n, m), (new, keep) in zip(patterns, results, strict=True):
+        if n == m:
+            assert torch.equal(new, W) and keep.all()
+            continue
+        ref = _reference_fasterprune(W, H, m - n, m, blocksize=48)
+        torch.testing.assert_close(new, ref, rtol=1e-4, atol=1e-5)
+        assert np.array_equal(keep, ref.numpy() != 0), f"{n}:{m}"
+
+
+def test_several_patterns_pair_shared_masks_are_legal() -> None:
+    W, H, _ = _problem(32, 48)
+    patterns = [(2, 8), (4, 6)]
+    results = sparsegpt_prune_patterns(W, H, patterns, "pair-shared", 8)
+    for (n, m), (new, keep) in zip(patterns, results, strict=True):
+        pairs = keep.reshape(4, 8, 48 // m, m // 2, 2)
+        assert np.all(pairs.sum(axis=-1).max(axis=1).sum(axis=-1) <= n)
+        assert np.all(new.numpy()[~keep] == 0)
 
 
 @pytest.mark.parametrize(("n", "m"), [(2, 4), (4, 8), (4, 6), (2, 6), (1, 8)])
