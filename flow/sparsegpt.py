@@ -80,12 +80,14 @@ def sparsegpt_prune_patterns(
         if not 1 <= n <= m:
             raise ValueError(f"{n}:{m}: need 1 <= N <= M")
     W = weight.detach().clone().float()
-    results: list[tuple[torch.Tensor, np.ndarray] | None] = [
-        (W.clone(), np.ones((rows, cols), dtype=bool)) if n == m else None for n, m in patterns
-    ]
+    results = {
+        i: (W.clone(), np.ones((rows, cols), dtype=bool))
+        for i, (n, m) in enumerate(patterns)
+        if n == m
+    }
     sparse = [(i, n, m) for i, (n, m) in enumerate(patterns) if n != m]
     if not sparse:
-        return results  # type: ignore[return-value]
+        return [results[i] for i in range(len(patterns))]
     H = hessian.detach().clone().float().to(W.device)
     dead = torch.diag(H) == 0
     H[dead, dead] = 1.0
@@ -122,4 +124,4 @@ def sparsegpt_prune_patterns(
     for s, (index, _, _) in enumerate(sparse):
         part = slice(s * rows, (s + 1) * rows)
         results[index] = (stacked[part].contiguous(), keep[part])
-    return results  # type: ignore[return-value]
+    return [results[i] for i in range(len(patterns))]
