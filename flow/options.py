@@ -19,7 +19,7 @@ from flow.select import (
     Pattern,
     parse_candidates,
 )
-from golden.config import supported_patterns
+from golden.config import HwConfig, supported_patterns
 
 METHODS = ("flow", "owl", "uniform", "measured")
 
@@ -221,10 +221,17 @@ def add_pruner(p: argparse.ArgumentParser, default_metric: str = "wanda") -> Non
     )
     p.add_argument(
         "--mask",
-        choices=MASK_MODES,
+        choices=(*MASK_MODES, "auto"),
         default="standard",
-        help="standard N:M, or pair-shared (legal for the core's shared select)",
+        help="standard N:M, pair-shared (legal for the core's shared select), or auto: the "
+        "kind --hw-config runs at full speed (standard when G = 1, else pair-shared)",
     )
+
+
+def full_speed_mask(hw: HwConfig) -> str:
+    """The mask kind every job of `hw` runs at full speed: one select per cell (G = 1) runs
+    any N:M mask; a shared select needs masks shared over its G columns."""
+    return "standard" if hw.sel_width == 1 else "pair-shared"
 
 
 def check_common(a: argparse.Namespace, P: int) -> None:

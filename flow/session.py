@@ -22,7 +22,7 @@ from flow.models import (
     load_tokenizer,
     parse_max_memory,
 )
-from flow.options import check_common
+from flow.options import check_common, full_speed_mask
 from flow.pipeline import Selection
 from flow.select import validate_candidates
 from golden.config import HwConfig
@@ -42,6 +42,8 @@ def check_options(a: argparse.Namespace) -> HwConfig:
     """All checks that need no model (options, candidates, files)."""
     hw = HwConfig.named(a.hw_config)
     check_common(a, hw.P)
+    if getattr(a, "mask", None) == "auto":
+        a.mask = full_speed_mask(hw)
     if a.candidates is not None:
         validate_candidates(tuple(a.candidates), hw.P)
     if getattr(a, "tokens", 1) < 1 or getattr(a, "tokens", 1) > min(KEEP_TOKENS, a.seqlen):

@@ -89,25 +89,35 @@ def dense_dcim_cycles(cout: int, k: int, tokens: int, cfg: HwConfig) -> CycleBre
     return jobs_cycles([dense_passes(k, cfg)] * -(-cout // cfg.C), tokens, cfg)
 
 
+def fixed_pattern_passes(k: int, n_f: int, m_f: int, cfg: HwConfig) -> int:
+    """Passes of one column tile of a layer whose mask is n_f:m_f-compliant on a fixed-pattern
+    sparse DCiM (or FlexCiM) running n_f:m_f: ceil(ceil(K / m_hw) / (R * P / n_hw))."""
+    n_hw, m_hw = hw_pattern(n_f, m_f, cfg.P)
+    if n_f == m_f:
+        raise ValueError(f"{n_f}:{m_f} is dense: use dense_passes")
+    groups = -(-k // m_hw)
+    return -(-groups // (cfg.R * cfg.P // n_hw))
+
+
+def is_compliant(mask: np.ndarray, n_f: int, m_f: int) -> bool:
+    """Every row keeps at most n_f of each group of m_f (what a fixed n_f:m_f core can run)."""
+    return bool(np.all(group_nnz(np.asarray(mask), m_f) <= n_f))
+
+
 def fixed_pattern_cycles(
     mask: np.ndarray, n_f: int, m_f: int, tokens: int, cfg: HwConfig
 ) -> CycleBreakdown:
     """Fixed-pattern sparse DCiM running only `n_f:m_f` (e.g. 1:2, 2:4).
 
     If the real mask is n_f:m_f-compliant (every row, groups of m_f; this is the same as every
-    column tile being compliant), each tile takes ceil(ceil(K / m_f) / (R * P / n_f)) passes
+    column tile being compliant), each tile takes `fixed_pattern_passes`
     (= ceil(K / (P*R*m_f/n_f)) when m_f divides K); otherwise the whole layer runs dense.
     """
     mask = np.asarray(mask)
     if mask.ndim != 2 or min(mask.shape) < 1:
         raise ValueError(f"mask must be a non-empty 2-D (Cout, K) array, got {mask.shape}")
-    n_hw, m_hw = hw_pattern(n_f, m_f, cfg.P)
-    if n_f == m_f:
-        raise ValueError(f"{n_f}:{m_f} is dense: use dense_dcim_cycles")
     cout, k = mask.shape
-    if np.all(group_nnz(mask, m_f) <= n_f):
-        groups = -(-k // m_hw)
-        passes = -(-groups // (cfg.R * cfg.P // n_hw))
-    else:
+    passes = fixed_pattern_passes(k, n_f, m_f, cfg)  # checks the pattern either way
+    if not is_compliant(mask, n_f, m_f):
         passes = dense_passes(k, cfg)
     return jobs_cycles([passes] * -(-cout // cfg.C), tokens, cfg)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from flow.commands.select import add_method
 from flow.data import texts_sha256
+from flow.evaluate import perplexity
 from flow.export import build_stimulus, cache_key, cached, code_version
 from flow.methods import cost_table, run_stats, select_method
 from flow.models import default_model_path, model_identity
@@ -25,6 +26,7 @@ _KEYED = (
     "nsamples",
     "seqlen",
     "eval_start",
+    "eval_windows",
     "calib_set",
     "dtype",
     "hw_config",
@@ -82,7 +84,7 @@ def cmd_export(a: argparse.Namespace) -> int:
         if why:
             print(f"cached export unusable ({why}): rebuilding {target}")
     stages: dict[str, float] = {"hash": time.perf_counter() - t0}
-    ctx = setup(a, n_eval=0)
+    ctx = setup(a)  # --eval-windows > 0: the pruned model's perplexity goes into `source`
     stages["load"] = time.perf_counter() - t0 - sum(stages.values())
     stats = None if a.method == "measured" else run_stats(ctx, a)
     stages["statistics"] = time.perf_counter() - t0 - sum(stages.values())
@@ -95,6 +97,10 @@ def cmd_export(a: argparse.Namespace) -> int:
     plan = PrunePlan(sel.patterns, a.metric, a.mask, ctx.hw.sel_width)
     result = prune_model(ctx.lm, ctx.windows.calib, a.batch, plan, capture)
     stages["prune"] = time.perf_counter() - t0 - sum(stages.values())
+    ppl = perplexity(ctx.lm, ctx.windows.eval, a.batch) if ctx.windows.eval.shape[0] else None
+    if ppl is not None:
+        print(f"perplexity of the exported model: {ppl:.2f}", flush=True)
+        stages["perplexity"] = time.perf_counter() - t0 - sum(stages.values())
     source = {
         "tool": "flow",
         "method": sel.method,
@@ -106,6 +112,7 @@ def cmd_export(a: argparse.Namespace) -> int:
         "patterns": [f"{n}:{m}" for n, m in sel.patterns],
         "achieved_sparsity": sel.achieved,
         "zero_fraction": result.zero_fraction,
+        "perplexity": ppl,  # None unless --eval-windows > 0 (windows["eval_range"])
         "note": f"{f'first {a.max_cout}' if a.max_cout else 'all'} output channels per "
         "exported sublayer; "
         f"{a.tokens} activation tokens from calibration window 0",
