@@ -8,11 +8,14 @@ PY       := $(VENV)/bin/python
 SIM      ?= verilator
 CONFIG   ?=
 WORKERS  ?= 2
-REPLAY_STIMULUS := build/stimulus-full/stimulus.npz
-# The selection of the replayed model: the paper's FLOW (~3 min on 2 cores). `measured` (the
-# export's default, the project's best selection) first probes 180 block x pattern costs:
-# ~30 min on 2 cores, cached in build/flow_cache for later runs.
-REPLAY_METHOD ?= flow
+# make replay: the core and the model it replays. By default the core the project recommends
+# (docs/DESIGN_SPACE.md) and the best model it makes: measured-cost selection, SparseGPT, 50 %,
+# with the masks the core runs at full speed (--mask auto: standard at G = 1). REPLAY_CORE=paper
+# replays the original core (G = C) with its pair-shared model; REPLAY_METHOD=flow the paper's
+# selection.
+REPLAY_CORE   ?= paper_g1_rpb32
+REPLAY_METHOD ?= measured
+REPLAY_METRIC ?= sparsegpt
 SEED     ?=
 WAVES    ?= 0
 JOBS     ?= 2
@@ -83,10 +86,11 @@ coverage: venv apt ## Code + functional coverage; HTML and build/coverage/summar
 stimulus: venv-flow ## FLOW export for SmolLM2 (cached by content hash)
 	$(PY) -m flow export
 
-replay: venv-flow ## Every layer of FLOW-pruned SmolLM2 through the paper RTL (resumes; WORKERS, REPLAY_METHOD)
-	$(PY) -m flow export --all-sublayers --max-cout 100000 --tokens 16 --hw-config paper \
-		--method $(REPLAY_METHOD) --out-dir build/stimulus-full
-	$(PY) -m tb.replay --stimulus $(REPLAY_STIMULUS) --config paper --workers $(WORKERS)
+replay: venv-flow ## Every layer of pruned SmolLM2 through the RTL + dense/fixed-pattern comparison (REPLAY_CORE, REPLAY_METHOD, WORKERS)
+	$(PY) -m flow export --all-sublayers --max-cout 100000 --tokens 16 --hw-config $(REPLAY_CORE) \
+		--method $(REPLAY_METHOD) --metric $(REPLAY_METRIC) --mask auto --eval-windows 16 \
+		--out-dir build/stimulus-$(REPLAY_CORE)
+	$(PY) -m tb.replay --config $(REPLAY_CORE) --workers $(WORKERS)
 
 flow-study: venv-flow ## 3-seed selection study (docs/FLOW_RESULTS.md) into build/flow_results
 	PYTHON=$(PY) scripts/flow_results.sh build/flow_results

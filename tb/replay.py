@@ -1,12 +1,16 @@
 """Full-model replay: every layer of a stimulus file through the RTL on the fast path.
 
 `make replay` (or ``python -m tb.replay``) replays every layer of a FLOW export (default
-build/stimulus-full/stimulus.npz, made by `make replay` itself) in full: every column tile, every
-token, on the `paper` configuration under Verilator. Each job's outputs are compared bit-exact
+build/stimulus-<config>/stimulus.npz, made by `make replay` itself) in full: every column tile,
+every token, on one RTL configuration (default `paper_g1_rpb32`, the recommended core) under
+Verilator. Each job's outputs are compared bit-exact
 with golden and its CYCLES with golden.cycle_model (tb.common.fast.replay_layer). Layers are
 split over WORKERS simulator processes sharing one build; each finished layer is appended to
 ``<out>/results-<file hash>.jsonl``, so an interrupted run resumes where it stopped. The
-per-layer table and the whole-model summary go to ``<out>/replay.md`` and ``<out>/replay.json``.
+per-layer table and the whole-model summary go to ``<out>/replay.md`` and ``<out>/replay.json``,
+with the model that ran (selection, pruner, masks, calibration set, perplexity) and what the
+flexible core buys over dense and fixed-pattern DCiM of the same geometry (tb.replay_compare:
+RTL cycles and perplexity, a table and ``<out>/compare.png``).
 """
 
 from __future__ import annotations
@@ -16,16 +20,32 @@ import hashlib
 import json
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from golden.config import HwConfig, supported_patterns
-from golden.stimulus import Stimulus, StimulusError, load_stimulus
+from golden.stimulus import Stimulus, StimulusError, load_stimulus, save_stimulus
+from tb import replay_compare as rc
 from tb.common.runner import ROOT
 from tb.fast.run import run_fast
 
-DEFAULT_STIMULUS = ROOT / "build" / "stimulus-full" / "stimulus.npz"
-DEFAULT_OUT = ROOT / "build" / "replay"
+DEFAULT_CONFIG = "paper_g1_rpb32"  # docs/DESIGN_SPACE.md: the core the project recommends
+# The FLOW study whose dense and uniform perplexities the comparison quotes (same windows only).
+STUDY = ROOT / "docs" / "results" / "tradeoff"
+
+
+def default_stimulus(config: str) -> Path:
+    """Where `make replay` exports the model for `config` (one home: the Makefile passes it)."""
+    return ROOT / "build" / f"stimulus-{config}" / "stimulus.npz"
+
+
+def default_out(config: str) -> Path:
+    return ROOT / "build" / "replay" / config
+
+
+DEFAULT_STIMULUS = default_stimulus(DEFAULT_CONFIG)
+DEFAULT_OUT = default_out(DEFAULT_CONFIG)
 
 
 class ReplayError(RuntimeError):
@@ -110,10 +130,32 @@ def summary(records: list[dict], wall_s: float, stim_path: Path, config: str) ->
     }
 
 
-def write_report(out: Path, records: list[dict], total: dict) -> None:
-    (out / "replay.json").write_text(json.dumps({"summary": total, "layers": records}, indent=1))
+def model_line(stim: Stimulus) -> str:
+    """Which model ran: its selection, pruner, masks, calibration set, plan and perplexity."""
+    src = stim.source
+    opts = src.get("options", {})
+    windows = src.get("windows", {})
+    ppl = src.get("perplexity")
+    plan = Counter(src.get("patterns", []))
+    return (
+        f"Model: {stim.model}, selection `{src.get('method', '?')}`, pruner "
+        f"`{opts.get('metric', '?')}`, masks `{opts.get('mask', '?')}`, target "
+        f"{opts.get('target', '?')} (achieved {src.get('achieved_sparsity', '?')}), calibration "
+        f"set {opts.get('calib_set', '?')} (tokens {windows.get('calib_range', '?')}), perplexity "
+        + (f"{ppl:.2f} on tokens {windows.get('eval_range')}" if ppl else "not measured")
+        + "; blocks: "
+        + ", ".join(f"{k} x{v}" for k, v in plan.most_common())
+    )
+
+
+def write_report(
+    out: Path, records: list[dict], total: dict, model: str, comparison: dict | None
+) -> None:
+    payload = {"summary": total, "model": model, "layers": records, "comparison": comparison}
+    write_atomic(out / "replay.json", json.dumps(payload, indent=1))
     text = [
         f"# RTL replay of {total['stimulus']} on `{total['config']}`\n",
+        model + "\n",
         f"{total['layers']} layers, {total['jobs']:,} jobs, {total['rtl_cycles']:,} RTL cycles "
         f"(model {total['model_cycles']:,}); output mismatches {total['value_mismatches']}, "
         f"cycle mismatches {total['cycle_mismatches']}; wall {total['wall_s_this_run']:.1f} s "
@@ -121,22 +163,23 @@ def write_report(out: Path, records: list[dict], total: dict) -> None:
         layer_table(records),
         "",
     ]
-    (out / "replay.md").write_text("\n".join(text))
+    if comparison:
+        text += [comparison["markdown"], comparison["verdict"] + "\n"]
+    write_atomic(out / "replay.md", "\n".join(text))
 
 
-def replay(
-    stim_path: Path, config: str, out: Path, workers: int, fresh: bool = False
-) -> dict[str, object]:
-    """Replay every layer not yet in the results file; returns the whole-model summary."""
-    t0 = time.perf_counter()
-    if not stim_path.is_file():
-        raise ReplayError(
-            f"stimulus file {stim_path} not found: run `make replay` (it exports SmolLM2 first) "
-            "or pass --stimulus"
-        )
-    stim = load_stimulus(stim_path)  # StimulusError names the file and the problem
-    cfg = HwConfig.named(config)
-    check_supported(stim, cfg, config)
+def write_atomic(path: Path, text: str) -> None:
+    """A report is written whole or not at all (a later run never reads half a file)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def replay_layers(
+    stim_path: Path, stim: Stimulus, config: str, out: Path, workers: int, fresh: bool
+) -> tuple[list[dict], list[str]]:
+    """Every layer of `stim` not yet in its results file through the RTL; all records and the
+    workers' failures."""
     out.mkdir(parents=True, exist_ok=True)
     results = out / f"results-{config}-{file_digest(stim_path)[:12]}.jsonl"
     if fresh:
@@ -172,10 +215,67 @@ def replay(
                     future.result()
                 except AssertionError as err:
                     failures.append(f"worker {w}: {err}")
-    records = sorted(read_results(results).values(), key=lambda r: r["index"])
-    total = summary(records, time.perf_counter() - t0, stim_path, config)
-    write_report(out, records, total)
+    return sorted(read_results(results).values(), key=lambda r: r["index"]), failures
+
+
+def compare_alternatives(
+    stim: Stimulus, records: list[dict], cfg: HwConfig, config: str, out: Path, workers: int
+) -> dict:
+    """RTL cycles of one job per shape the alternatives run (same build), composed per layer
+    and whole model, beside the perplexity each allows (tb.replay_compare)."""
+    shapes = rc.distinct_shapes(stim, cfg)
+    shape_path = out / "shapes" / "shapes.npz"
+    shape_path.parent.mkdir(parents=True, exist_ok=True)
+    save_stimulus(shape_path, rc.shape_stimulus(shapes, cfg))
+    shape_records, failures = replay_layers(
+        shape_path, load_stimulus(shape_path), config, shape_path.parent, workers, fresh=False
+    )
+    if failures:
+        raise ReplayError("job-shape replay: " + "; ".join(failures))
+    result = rc.compare(records, stim, cfg, rc.check_shapes(shape_records, shapes, cfg))
+    src = stim.source
+    opts = src.get("options", {})
+    study = STUDY / f"g{cfg.sel_width}-{opts.get('metric')}" / "results.json"
+    ppl = rc.Perplexities.from_study(
+        src.get("perplexity"), study, opts.get("metric"), opts.get("mask"), src.get("windows", {})
+    )
+    label = f"{src.get('method', 'this model')}"
+    rows = rc.hardware_rows(result, ppl, label, cfg)
+    plotted = rc.plot(rows, out / "compare.png", f"{stim.model} on {config}: {label}")
+    return {
+        "shapes": [{"shape": s.name, "passes": s.passes} for s in shapes],
+        "rows": rows,
+        "per_layer": result["layers"],
+        "ppl_source": ppl.source,
+        "plot": str(out / "compare.png") if plotted else None,
+        "markdown": rc.markdown(result, rows, ppl),
+        "verdict": rc.speedup_vs_paper(rows),
+    }
+
+
+def replay(
+    stim_path: Path, config: str, out: Path, workers: int, fresh: bool = False
+) -> dict[str, object]:
+    """Replay every layer not yet in the results file, then compare with dense and
+    fixed-pattern DCiM; returns the whole-model summary."""
+    t0 = time.perf_counter()
+    if not stim_path.is_file():
+        raise ReplayError(
+            f"stimulus file {stim_path} not found: run `make replay` (it exports SmolLM2 first) "
+            "or pass --stimulus"
+        )
+    stim = load_stimulus(stim_path)  # StimulusError names the file and the problem
+    cfg = HwConfig.named(config)
+    check_supported(stim, cfg, config)
+    records, failures = replay_layers(stim_path, stim, config, out, workers, fresh)
     missing = len(stim.layers) - len(records)
+    comparison = None
+    if not (failures or missing):
+        comparison = compare_alternatives(stim, records, cfg, config, out, workers)
+    total = summary(records, time.perf_counter() - t0, stim_path, config)
+    if comparison:
+        total["comparison"] = {r["hardware"] + " / " + r["model"]: r for r in comparison["rows"]}
+    write_report(out, records, total, model_line(stim), comparison)
     print(
         f"replayed {total['layers']} of {len(stim.layers)} layers, {total['jobs']:,} jobs, "
         f"{total['rtl_cycles']:,} RTL cycles (model {total['model_cycles']:,}); output "
@@ -183,6 +283,8 @@ def replay(
         f"wall {total['wall_s_this_run']:.1f} s; report {out / 'replay.md'}",
         flush=True,
     )
+    if comparison:
+        print(comparison["verdict"], flush=True)
     if failures or missing:
         raise ReplayError("; ".join(failures) or f"{missing} layers did not finish")
     return total
@@ -190,14 +292,25 @@ def replay(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tb.replay", description=__doc__.split("\n")[0])
-    parser.add_argument("--stimulus", type=Path, default=DEFAULT_STIMULUS, help="stimulus .npz")
-    parser.add_argument("--config", default="paper", help="RTL configuration (default: paper)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder")
+    parser.add_argument(
+        "--config", default=DEFAULT_CONFIG, help=f"RTL configuration (default: {DEFAULT_CONFIG})"
+    )
+    parser.add_argument(
+        "--stimulus",
+        type=Path,
+        default=None,
+        help="stimulus .npz (default: build/stimulus-<config>/)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="report folder (default: build/replay/<config>)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="simulator processes (2)")
     parser.add_argument("--fresh", action="store_true", help="ignore results of earlier runs")
     args = parser.parse_args(argv)
     try:
-        total = replay(args.stimulus.resolve(), args.config, args.out, args.workers, args.fresh)
+        stim_path = (args.stimulus or default_stimulus(args.config)).resolve()
+        out = args.out or default_out(args.config)
+        total = replay(stim_path, args.config, out, args.workers, args.fresh)
     except (ReplayError, StimulusError) as err:
         print(f"replay failed: {err}", file=sys.stderr)
         return 1
