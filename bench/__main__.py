@@ -19,6 +19,7 @@ BENCHES = (
     "tb_bench",
     "flow_bench",
     "flow_scale",
+    "measured_cost",
 )
 USAGE = f"""usage: python -m bench [bench ...] [--option ...]
 
