@@ -70,13 +70,67 @@ def compare(costs: np.ndarray, cands: list[str], plan: list[str], ref: dict) -> 
     }
 
 
+def study_runs(folder: Path) -> dict[int, dict]:
+    data = json.loads((folder / "runs.json").read_text())
+    return {r["seed"]: r for r in data.values() if r.get("label") == "measured"}
+
+
+def study_table(out: Path) -> str:
+    """scripts/probe_study.sh's folders as one table: per probe set and pruner, perplexity per
+    calibration set, mean +- std, the paired gap to 4 x 512, rank correlation of the cost
+    tables with the reference's, and how many blocks' choices differ."""
+    lines = [
+        "| probe | pruner | ppl per set | mean +- std | gap to 4x512 (paired) | rank corr "
+        "| blocks changed |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for metric in ("sparsegpt", "wanda"):
+        ref_dir = out / f"p4x512-{metric}"
+        if not (ref_dir / "runs.json").is_file():
+            continue
+        ref = study_runs(ref_dir)
+        for folder in sorted(out.glob(f"p*-{metric}")):
+            if not (folder / "runs.json").is_file():
+                continue
+            mine = study_runs(folder)
+            seeds = sorted(set(mine) & set(ref))
+            ppl = np.array([mine[s]["ppl"] for s in seeds])
+            gap = ppl - np.array([ref[s]["ppl"] for s in seeds])
+            corr, changed = [], []
+            for s in seeds:
+                a, b = mine[s]["selection"]["layers"], ref[s]["selection"]["layers"]
+                cands = list(a[0]["costs"])
+                ca = np.array([[la["costs"][c] for c in cands] for la in a])
+                cb = np.array([[lb["costs"][c] for c in cands] for lb in b])
+                probed = cb != 0.0
+                corr.append(spearman(ca[probed], cb[probed]))
+                changed.append(
+                    sum(
+                        (la["n"], la["m"]) != (lb["n"], lb["m"])
+                        for la, lb in zip(a, b, strict=True)
+                    )
+                )
+            lines.append(
+                f"| {folder.name.split('-')[0][1:]} | {metric} | "
+                + ", ".join(f"{p:.2f}" for p in ppl)
+                + f" | {ppl.mean():.2f} +- {ppl.std(ddof=1) if len(ppl) > 1 else 0:.2f} | "
+                f"{gap.mean():+.2f} +- {gap.std(ddof=1) if len(gap) > 1 else 0:.2f} | "
+                f"{np.mean(corr):.3f} | {', '.join(map(str, changed))} |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench measured_cost", description=__doc__)
     p.add_argument("--probe-windows", type=int, default=None, help="(flow's default)")
     p.add_argument("--probe-seqlen", type=int, default=None, help="(flow's default)")
     p.add_argument("--calib-set", type=int, default=0)
     p.add_argument("--reference", type=Path, default=REFERENCE)
+    p.add_argument("--study", type=Path, default=None, help="print scripts/probe_study.sh's table")
     args = p.parse_args(argv)
+    if args.study:
+        print(study_table(args.study))
+        return
     # Imported here: `python -m bench --help` and the testbench-only venv need no torch.
     from flow.cli import build_parser
     from flow.measured import select_measured

@@ -3,7 +3,7 @@
 # the measured-cost selection at 50 % on the core the project recommends (G = 1, standard
 # masks), 3 disjoint calibration sets, SparseGPT and Wanda, for several probe sets (windows x
 # tokens); the 4 x 512 row is the reference every other row is compared with (plans, perplexity,
-# rank correlation of the cost tables: scripts/probe_study_report.py). Resumable like
+# rank correlation of the cost tables: python -m bench measured_cost --study OUT). Resumable like
 # scripts/flow_results.sh. Usage: [JOBS=n] [PYTHON=...] scripts/probe_study.sh OUT [flow options]
 set -euo pipefail
 out=${1:?usage: $0 OUT [flow options]}
