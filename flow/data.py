@@ -34,6 +34,15 @@ class WindowSpec:
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
+    def calibration(self) -> dict[str, object]:
+        """What the calibration windows depend on (not the evaluation range: a cost table
+        measured on the calibration windows stays valid when only the evaluation moves)."""
+        return {
+            "seqlen": self.seqlen,
+            "calib_range": list(self.calib_range),
+            "calib_text_sha256": self.calib_text_sha256 or self.text_sha256,
+        }
+
 
 @dataclass(frozen=True)
 class Windows:

@@ -44,7 +44,7 @@ def cost_table(ctx: Context, a: argparse.Namespace, metric: str, mask: str) -> C
         raise ValueError(f"operating point {op[0]}:{op[1]} is not among the candidates")
     material = {
         "model": ctx.lm.identity["sha256"],
-        "windows": ctx.windows.spec.as_dict(),
+        "windows": ctx.windows.spec.calibration(),
         "candidates": [list(c) for c in cands],
         "operating_point": list(op),
         "metric": metric,

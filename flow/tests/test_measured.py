@@ -150,5 +150,10 @@ def test_cli_measured_select_uses_its_cache(planted, tmp_path: Path, capsys) -> 
     assert "measured costs:" in first and "cache hit" not in first
     assert main(args) == 0
     assert "cache hit" in capsys.readouterr().out
+    # The costs depend on the calibration windows only: another evaluation range reuses them.
+    assert main([*args, "--eval-start", "0.7"]) == 0
+    assert "cache hit" in capsys.readouterr().out
+    assert main([*args, "--calib-set", "1"]) == 0  # other calibration windows: measured again
+    assert "cache hit" not in capsys.readouterr().out
     assert main([*args, "--probe-windows", "3"]) == 0  # another option: measured again
     assert "cache hit" not in capsys.readouterr().out
