@@ -56,7 +56,8 @@ def job_cycles(passes: int, tokens: int, cfg: HwConfig) -> CycleBreakdown:
     return CycleBreakdown(wl, al, d, tokens, wl + al + d + tokens)
 
 
-def _chunks(tokens: int, cfg: HwConfig) -> list[int]:
+def token_chunks(tokens: int, cfg: HwConfig) -> list[int]:
+    """The token counts of the jobs one column tile takes: MAX_TOK each, the rest last."""
     if tokens < 1:
         raise ValueError(f"tokens={tokens}: must be >= 1")
     full, rest = divmod(tokens, cfg.MAX_TOK)
@@ -68,7 +69,7 @@ def jobs_cycles(passes_per_tile: list[int], tokens: int, cfg: HwConfig) -> Cycle
     all the cycle model needs of a layer's mapping (flow.latency records exactly this)."""
     total = _ZERO
     for passes in passes_per_tile:
-        for t in _chunks(tokens, cfg):
+        for t in token_chunks(tokens, cfg):
             total = total + job_cycles(passes, t, cfg)
     return total
 

@@ -32,6 +32,7 @@ from golden.cycle_model import (
     fixed_pattern_passes,
     is_compliant,
     job_cycles,
+    token_chunks,
 )
 from golden.nm_format import quantize_per_channel
 from golden.stimulus import Stimulus, StimulusLayer, validate_stimulus
@@ -59,11 +60,6 @@ class Shape:
         return f"K{self.k}.{self.n}of{self.m}.T{self.tokens}"
 
 
-def _chunks(tokens: int, cfg: HwConfig) -> list[int]:
-    full, rest = divmod(tokens, cfg.MAX_TOK)
-    return [cfg.MAX_TOK] * full + ([rest] if rest else [])
-
-
 def layer_jobs(layer: StimulusLayer, cfg: HwConfig) -> dict[str, list[Shape]]:
     """Every job each alternative runs for `layer` (one per column tile and token chunk)."""
     cout, k = layer.mask.shape
@@ -74,7 +70,7 @@ def layer_jobs(layer: StimulusLayer, cfg: HwConfig) -> dict[str, list[Shape]]:
         return [
             Shape(k_, n, m, t, passes)
             for _ in range(tiles)
-            for t in _chunks(layer.act.shape[0], cfg)
+            for t in token_chunks(layer.act.shape[0], cfg)
         ]
 
     out = {"dense DCiM": jobs(*dense)}
