@@ -105,6 +105,32 @@ MUTANTS: tuple[Mutant, ...] = (
         "every row of a multi-row activation beat takes the beat's first row (RPB > 1)",
         config="small_rpb4",
     ),
+    # Bugs only the recommended core's shape can have (G = 1, RPB = R; at G = C and RPB = 1
+    # each substitution is the identity), run on its small form small_g1_rpb4.
+    Mutant(
+        "select_column_takes_neighbours",
+        "flexcim_distribution.sv",
+        "q    = q_i[(p*SELS + g)*QW +: QW];",
+        "q    = q_i[(p*SELS + (g == 1 ? 0 : g))*QW +: QW];",
+        "column 1's pair select is wired to its neighbour's, column 0's (G < C)",
+        config="small_g1_rpb4",
+    ),
+    Mutant(
+        "beat_row_index_off_by_one",
+        "flexcim_core.sv",
+        "act_q[RIW'(32'(a_beat) * RPB + j)]",
+        "act_q[RIW'(32'(a_beat) * RPB + (j + 1) % RPB)]",
+        "row j of a multi-row activation beat is stored as row j + 1 of the beat (RPB > 1)",
+        config="small_g1_rpb4",
+    ),
+    Mutant(
+        "beat_drops_last_row",
+        "flexcim_core.sv",
+        "for (int j = 0; j < RPB; j++) begin",
+        "for (int j = 0; j < (RPB > 1 ? RPB - 1 : 1); j++) begin",
+        "the last row of a multi-row activation beat is never written (RPB > 1)",
+        config="small_g1_rpb4",
+    ),
 )
 
 # Groups of tb/core/test_core.py run per mutant: values, stalls, control and multi-job.

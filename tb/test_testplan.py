@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from tb.core.run import GROUPS
+from tb.core.run import GROUPS, ICARUS_CONFIGS, VERILATOR_CONFIGS
 
 TB = Path(__file__).resolve().parent
 ROOT = TB.parent
@@ -57,3 +57,12 @@ def test_every_cocotb_test_is_in_the_plan_and_scheduled() -> None:
     for name in _cocotb_tests(TB / "core" / "cocotb_core.py"):
         assert name in planned, f"cocotb test {name} is in no testpoint"
         assert name in scheduled, f"cocotb test {name} is in no test_core group"
+
+
+def test_every_planned_config_is_scheduled() -> None:
+    """A testpoint's configs are configurations tb/core/test_core.py runs."""
+    plan = yaml.safe_load((TB / "testplan.yaml").read_text())
+    scheduled = {*VERILATOR_CONFIGS, *ICARUS_CONFIGS}
+    for point in plan["testpoints"]:
+        missing = sorted(set(point.get("configs", [])) - scheduled)
+        assert not missing, f"{point['name']}: configs {missing} are in no tb/core case"

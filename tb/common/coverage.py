@@ -113,6 +113,19 @@ class CoreCoverage:
         differ_bins = [False, True] if cfg.SELS > 1 else [False]
         self._differ = point("select.groups_differ", differ_bins)(differ_hook)
 
+        def beat_row_hook(row: int) -> None:
+            """Sampled per row j of an activation beat that carried a live row (a non-zero
+            activation into a macro row holding non-zero weights)."""
+
+        def rows_differ_hook(differ: bool) -> None:
+            """Sampled per job: did some activation beat carry two live rows that differ?"""
+
+        # Per RPB: every row position of a multi-row activation beat carried live data, and
+        # (RPB > 1) beats whose rows differ really ran (a row taking another's data shows).
+        self._beat_row = point("beat.row", list(range(cfg.RPB)))(beat_row_hook)
+        beat_bins = [False, True] if cfg.RPB > 1 else [False]
+        self._rows_differ = point("beat.rows_differ", beat_bins)(rows_differ_hook)
+
         def corner_hook(corner: str) -> None:
             """Sampled per value corner present in a job."""
 
@@ -159,10 +172,28 @@ class CoreCoverage:
         q_hi = np.where(live, q_sel, -1).max(-1)
         q_lo = np.where(live, q_sel, self.cfg.P).min(-1)
         self._differ(bool((live.any(-1) & (q_hi > q_lo)).any()))
+        self._sample_beats(job)
         for corner in value_corners(job):
             self._corner(corner)
         self._stall(*profile.key, stalls > 0)
         self._error(0)
+
+    def _sample_beats(self, job: Job) -> None:
+        """Rows j of the activation beats (RPB per beat) that carried live data, and whether
+        some beat's live rows differ."""
+        cfg = self.cfg
+        passes, tokens = job.rows.shape[:2]
+        shape = (passes, tokens, cfg.R // cfg.RPB, cfg.RPB)
+        weighted = (job.tile.weight != 0).any(axis=(1, 3))  # [passes, R]
+        live = (job.rows != 0).any(-1) & weighted[:, None, :]  # [passes, tokens, R]
+        live = live.reshape(shape)
+        for j in np.flatnonzero(live.any(axis=(0, 1, 2))):
+            self._beat_row(int(j))
+        rows = job.rows.reshape(*shape, -1).astype(np.int64)
+        hi = np.where(live[..., None], rows, np.iinfo(np.int64).min).max(axis=3)
+        lo = np.where(live[..., None], rows, np.iinfo(np.int64).max).min(axis=3)
+        differ = (live.sum(axis=3) >= 2) & (hi > lo).any(-1)
+        self._rows_differ(bool(differ.any()))
 
     def sample_error(self, code: int) -> None:
         self._error(code)

@@ -33,7 +33,8 @@ class Job:
     tile: TileImage
     tokens: int
     w_beats: list[list[int]]  # [pass][p*R + r]
-    a_beats: list[list[list[int]]]  # [pass][token][r]
+    a_beats: list[list[list[int]]]  # [pass][token][beat]: R / RPB beats of RPB rows each
+    rows: np.ndarray  # int [passes, tokens, R, A_LANES]: the activation rows the beats carry
     expected: np.ndarray  # int64 (tokens, C), wrapped to ACC bits; padded columns are 0
     model_cycles: int  # golden.cycle_model.job_cycles(...).total
     weight: np.ndarray  # int8 (cols, K): the tile's real weights (for coverage of corners)
@@ -86,6 +87,7 @@ def tile_job(
         tokens=tokens,
         w_beats=weight_beats(tile, cfg),
         a_beats=activation_beats(rows, cfg),
+        rows=rows,
         expected=expected,
         model_cycles=job_cycles(tile.passes, tokens, cfg).total,
         weight=cols,

@@ -21,6 +21,7 @@ from tb.core.run import (
     GROUPS,
     ICARUS_CONFIGS,
     ICARUS_GROUPS,
+    PAPER_CONFIGS,
     VERILATOR_CONFIGS,
     run_core,
 )
@@ -40,7 +41,7 @@ def _cases() -> list[pytest.param]:
             marks = [pytest.mark.xdist_group(f"core-{sim}-{config}")]
             if sim == "icarus":
                 marks.append(pytest.mark.icarus)
-            if config == "paper":
+            if config in PAPER_CONFIGS:
                 marks.append(pytest.mark.paper)  # ~5 min cold build: `make sim`, not `make test`
             for group in groups:
                 slow = config in G_CONFIGS and group not in G_QUICK.get((sim, config), ())

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from cocotb_coverage.coverage import merge_coverage
+from cocotb_coverage.coverage import coverage_db, merge_coverage
 
 from golden.beats import decode_weight_beat
 from golden.config import HwConfig, csr_error_code, supported_patterns
@@ -120,3 +120,28 @@ def test_coverage_model_samples_and_merges(tmp_path: Path) -> None:
     data = yaml.safe_load(merged.read_text())
     assert "flexcim.unit_a.job.pattern" in data and "flexcim.unit_b.job.pattern" in data
     assert data["flexcim.unit_b.job.pattern"]["cover_percentage"] == 100.0
+
+
+def test_coverage_model_bins_of_the_recommended_shape() -> None:
+    """G = 1, RPB = R (small_g1_rpb4): a select group per column, a beat row per macro row;
+    random jobs of every pattern hit every one, an all-zero-activation job leaves every beat
+    row dead (rows_differ False)."""
+    cfg = HwConfig.named("small_g1_rpb4")
+    assert cfg.SELS == cfg.C and cfg.RPB == cfg.R > 1
+    cov = CoreCoverage("unit_g1_rpb", cfg)
+    rng = np.random.default_rng(5)
+    for n, m in supported_patterns(cfg.P):
+        spec = random_spec(rng, n, m, cfg, cout=cfg.C)
+        w, x = random_layer(rng, spec, cfg)
+        job = layer_jobs("unit", w, x, n, m, cfg)[1][0]
+        assert job.rows.shape == (job.passes, job.tokens, cfg.R, cfg.A_LANES)
+        cov.sample_job(job, StallProfile(), 0)
+    root = "flexcim.unit_g1_rpb"
+    assert coverage_db[f"{root}.beat.row"].coverage == cfg.RPB
+    assert coverage_db[f"{root}.select.group"].coverage == cfg.SELS
+    jobs = len(supported_patterns(cfg.P))
+    assert coverage_db[f"{root}.beat.rows_differ"].detailed_coverage == {False: 0, True: jobs}
+    zero = layer_jobs("unit", w, np.zeros_like(x), n, m, cfg)[1][0]
+    cov.sample_job(zero, StallProfile(), 0)
+    assert coverage_db[f"{root}.beat.rows_differ"].detailed_coverage == {False: 1, True: jobs}
+    assert coverage_db[f"{root}.beat.row"].size == cfg.RPB

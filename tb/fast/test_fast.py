@@ -1,7 +1,9 @@
 """pytest runner of the fast path: one Verilator build per config, one run per test group.
 
 `make test` covers the fast path on `small` and `default` (every pattern, stalls, layers, a
-slice of a stimulus file generated in the test, the negative test); `paper` is marked `paper`.
+slice of a stimulus file generated in the test, the negative test) and on the small G variant
+of QUICK; the paper-scale configs (`paper`, the recommended `paper_g1_rpb32`) are marked
+`paper`, the other small G / RPB variants `slow`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pytest
 from golden.config import HwConfig, supported_patterns
 from golden.stimulus import load_stimulus, save_stimulus, synthetic_stimulus
 from tb.common.runner import core_sources, load_configs, selected_configs
+from tb.core.run import PAPER_CONFIGS
 from tb.fast.run import DEPTHS, TB_TOP, TOPLEVEL, run_fast
 from tb.lint import WAIVERS
 from tb.replay import ReplayError, replay
@@ -28,17 +31,26 @@ GROUPS: dict[str, list[str]] = {
         "fast_rtl_assertion_is_watched",
     ],
     "stalls": ["fast_stalls_on_every_stream"],
-    "layers": ["fast_multi_job_layers", "fast_replay_stimulus_file"],
+    # Many passes: one 1:1 job of LONG_PASSES (16) passes at MAX_TOK tokens, fully checked.
+    "layers": ["fast_multi_job_layers", "fast_replay_stimulus_file", "fast_long_job"],
 }
-CONFIGS = ("small", "default", "paper")
+# Select-sharing width G and activation rows per beat RPB at the small size: G in {1, 2, C},
+# RPB in {1, R} (`small` is G = C, RPB = 1).
+VARIANTS = ("small_g2", "small_g1", "small_rpb4", "small_g1_rpb4")
+CONFIGS = ("small", "default", *VARIANTS, *PAPER_CONFIGS)
+# The variant `make test` runs (one small build, ~35 s): G = 2 (tb/core's quick G / RPB case,
+# tb.core.run.G_QUICK, is G = 1 at RPB = R); the others are slow.
+QUICK = ("small_g2",)
 
 
 def _cases() -> list[pytest.param]:
     cases = []
     for config in selected_configs(CONFIGS):
         marks = [pytest.mark.xdist_group(f"fast-{config}")]
-        if config == "paper":
+        if config in PAPER_CONFIGS:
             marks.append(pytest.mark.paper)
+        elif config in VARIANTS and config not in QUICK:
+            marks.append(pytest.mark.slow)
         cases += [
             pytest.param(config, group, marks=marks, id=f"verilator-{config}-{group}")
             for group in GROUPS
@@ -100,7 +112,7 @@ def test_replay_refuses_unsupported_layers(tmp_path: Path) -> None:
         replay(path, "tiny", tmp_path / "out", workers=1)
 
 
-@pytest.mark.parametrize("config", ["small", "paper"])
+@pytest.mark.parametrize("config", ["small", "small_g1_rpb4", "paper"])
 def test_fast_testbench_top_is_lint_clean(config: str) -> None:
     """The fast-path testbench top meets the RTL's bar: `verilator --lint-only -Wall` clean."""
     params = {**load_configs()[config], **DEPTHS}
