@@ -279,18 +279,26 @@ def plot(rows: list[dict], path: Path, title: str) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for r in rows:
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    markers = "os^vD<>ph"
+    for i, r in enumerate(rows):
         if r["ppl"] is None:
             continue
-        ax.scatter(r["cycles"] / 1e6, r["ppl"], s=40)
-        ax.annotate(
-            f"{r['hardware']}\n{r['model']}",
-            (r["cycles"] / 1e6, r["ppl"]),
-            fontsize=7,
-            xytext=(4, 4),
-            textcoords="offset points",
+        ax.scatter(
+            r["cycles"] / 1e6,
+            r["ppl"],
+            s=60,
+            marker=markers[i % len(markers)],
+            label=f"{r['hardware']}, {r['model']}: {r['ppl']:.1f}, {r['flexcim_speedup']:.2f}x",
         )
+    ax.legend(
+        title="hardware, model it runs: perplexity, FlexCiM speed-up",
+        fontsize=7,
+        title_fontsize=7,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.15),
+        ncol=2,
+    )
     ax.set_xlabel("whole-model RTL cycles (millions)")
     ax.set_ylabel("perplexity (WikiText-2)")
     ax.set_title(title, fontsize=9)
