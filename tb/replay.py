@@ -40,6 +40,12 @@ def default_stimulus(config: str) -> Path:
     return ROOT / "build" / f"stimulus-{config}" / "stimulus.npz"
 
 
+def shown(path: Path) -> str:
+    """A path as reports show it: relative to the repository when inside it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def default_out(config: str) -> Path:
     return ROOT / "build" / "replay" / config
 
@@ -116,7 +122,7 @@ def layer_table(records: list[dict]) -> str:
 def summary(records: list[dict], wall_s: float, stim_path: Path, config: str) -> dict:
     rtl = sum(r["rtl_cycles"] for r in records)
     return {
-        "stimulus": str(stim_path),
+        "stimulus": shown(stim_path),
         "config": config,
         "layers": len(records),
         "jobs": sum(r["jobs"] for r in records),
@@ -140,7 +146,8 @@ def model_line(stim: Stimulus) -> str:
     return (
         f"Model: {stim.model}, selection `{src.get('method', '?')}`, pruner "
         f"`{opts.get('metric', '?')}`, masks `{opts.get('mask', '?')}`, target "
-        f"{opts.get('target', '?')} (achieved {src.get('achieved_sparsity', '?')}), calibration "
+        f"{opts.get('target', '?')} (achieved {src.get('achieved_sparsity', float('nan')):.4f}), "
+        f"calibration "
         f"set {opts.get('calib_set', '?')} (tokens {windows.get('calib_range', '?')}), perplexity "
         + (f"{ppl:.2f} on tokens {windows.get('eval_range')}" if ppl else "not measured")
         + "; blocks: "
@@ -237,7 +244,12 @@ def compare_alternatives(
     opts = src.get("options", {})
     study = STUDY / f"g{cfg.sel_width}-{opts.get('metric')}" / "results.json"
     ppl = rc.Perplexities.from_study(
-        src.get("perplexity"), study, opts.get("metric"), opts.get("mask"), src.get("windows", {})
+        src.get("perplexity"),
+        study,
+        opts.get("metric"),
+        opts.get("mask"),
+        src.get("windows", {}),
+        shown(study),
     )
     label = f"{src.get('method', 'this model')}"
     rows = rc.hardware_rows(result, ppl, label, cfg)
@@ -247,7 +259,7 @@ def compare_alternatives(
         "rows": rows,
         "per_layer": result["layers"],
         "ppl_source": ppl.source,
-        "plot": str(out / "compare.png") if plotted else None,
+        "plot": shown(out / "compare.png") if plotted else None,
         "markdown": rc.markdown(result, rows, ppl),
         "verdict": rc.speedup_vs_paper(rows),
     }

@@ -143,19 +143,26 @@ class Perplexities:
 
     @classmethod
     def from_study(
-        cls, this_model: float | None, path: Path, metric: str, mask: str, windows: dict
+        cls,
+        this_model: float | None,
+        path: Path,
+        metric: str,
+        mask: str,
+        windows: dict,
+        label: str | None = None,
     ) -> Perplexities:
         """Dense and uniform perplexities of one calibration set from a `flow eval`
         results.json, used only when its windows are the export's (else left out)."""
+        label = label or str(path)
         if not path.is_file():
-            return cls(this_model, None, {}, f"{path} not found")
+            return cls(this_model, None, {}, f"{label} not found")
         data = json.loads(path.read_text())
         same = all(
             data["windows"].get(key) == windows.get(key)
             for key in ("text_sha256", "calib_range", "eval_range", "seqlen")
         )
         if not same:
-            return cls(this_model, None, {}, f"{path}: other windows than the export's")
+            return cls(this_model, None, {}, f"{label}: other windows than the export's")
         summary = data["summary"]
         seed = windows["calib_range"][0] // max(
             1, windows["calib_range"][1] - windows["calib_range"][0]
@@ -170,7 +177,7 @@ class Perplexities:
                 uniform[row["label"].removeprefix("uniform ")] = row["ppl"][
                     row["seeds"].index(seed)
                 ]
-        return cls(this_model, summary["dense_ppl"], uniform, f"{path} (calibration set {seed})")
+        return cls(this_model, summary["dense_ppl"], uniform, f"{label} (calibration set {seed})")
 
 
 def distinct_shapes(stim: Stimulus, cfg: HwConfig) -> list[Shape]:
