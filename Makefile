@@ -69,6 +69,7 @@ lint-py: venv
 	$(VENV)/bin/ruff format --check golden flow tb bench
 
 lint-rtl: venv apt
+	$(PY) -m tb.ipcore --check
 	$(PY) -m tb.lint
 
 bench: venv-flow apt ## Benchmarks: golden speed, RTL vs model cycles, simulator throughput

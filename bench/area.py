@@ -1,16 +1,17 @@
 """`make area`: generic-cell area of the core from Yosys synthesis, per module and configuration.
 
-For each named configuration, Yosys (apt, 0.23) reads the synthesizable RTL (every core module
-but the simulation-only checker) with ``read_verilog -sv``, sets the configuration's
-parameters on ``flexcim_core`` and runs ``synth`` *hierarchically*: every distinct module
-(one cell, one sub-macro, one distribution mux, ...) is synthesized once and the hierarchy
-report counts instances, so whole-core numbers come from synthesis even where a flattened
-synthesis of the big configurations would take far too long on 2 cores. Reported per module:
-generic cells and flip-flops (``$_*DFF*`` cells) of one instance, instances, and totals; per
-configuration: the whole core, and the share of it taken by the distribution network (all
-``flexcim_distribution`` instances), the merge network (``flexcim_merge``: merge trees and
-output accumulators) and the pair-select storage (the ``q_q`` flip-flops of the core top,
-found with a Yosys ``select`` on the flops driving ``q_q``). No hand area formula anywhere.
+For each named configuration, Yosys (apt, 0.23) reads the synthesizable RTL (the files of
+rtl/flexcim.core's synth target: every core module but the simulation-only checker) with
+``read_verilog -sv``, sets the configuration's parameters on ``flexcim_core`` and runs
+``synth`` *hierarchically*: every distinct module (one cell, one sub-macro, one distribution
+mux, ...) is synthesized once and the hierarchy report counts instances, so whole-core numbers
+come from synthesis even where a flattened synthesis of the big configurations would take far
+too long on 2 cores. Reported per module: generic cells and flip-flops (``$_*DFF*`` cells) of
+one instance, instances, and totals; per configuration: the whole core, and the share of it
+taken by the distribution network (all ``flexcim_distribution`` instances), the merge network
+(``flexcim_merge``: merge trees and output accumulators) and the pair-select storage (the
+``q_q`` flip-flops of the core top, found with a Yosys ``select`` on the flops driving
+``q_q``). No hand area formula anywhere.
 
 ``python -m bench.area [config ...]`` (default: tiny small default wide deep paper) prints a
 Markdown table and writes ``build/area/area.json`` and ``build/area/area.md``.
@@ -28,12 +29,13 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tb.common.runner import CORE_MODULES, ROOT, load_configs, rtl_sources
+from tb.common.runner import CORE_MODULES, ROOT, core_sources, load_configs
+from tb.ipcore import CORE
 
 CONFIGS = ("tiny", "small", "default", "wide", "deep", "paper")
-SIM_ONLY = ("flexcim_core_assert",)  # under `ifndef SYNTHESIS; Yosys 0.23 cannot parse SVA
 OUT = ROOT / "build" / "area"
-CORE_PARAMS = ("P", "R", "C", "WB", "AB", "ACC", "MAX_TOK", "G", "RPB")
+TOP = CORE.toplevel("synth")
+CORE_PARAMS = CORE.target_parameters("synth")
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ _CELL_TYPE = re.compile(r"^\s+(\S+)\s+(\d+)$")
 def _module_name(yosys_name: str) -> str:
     """`$paramod$<hash>\\flexcim_cell`, `$paramod\\flexcim_axil\\AW=...`, `core` -> RTL name."""
     if yosys_name == "core":
-        return "flexcim_core"
+        return TOP
     for name in CORE_MODULES:
         if re.search(rf"(^|\\){name}(\\|$)", yosys_name):
             return name
@@ -136,8 +138,8 @@ def yosys_script(sources: list[Path], params: dict[str, int], report: Path) -> s
     return "\n".join(
         [
             "read_verilog -sv " + " ".join(str(s) for s in sources),
-            f"chparam {chparam} flexcim_core",
-            "synth -top flexcim_core",
+            f"chparam {chparam} {TOP}",
+            f"synth -top {TOP}",
             "rename -top core",
             f"tee -q -o {report} stat",
             # Pair-select storage: the flip-flops whose Q drives the core's q_q register.
@@ -151,7 +153,7 @@ def synthesize(config: str) -> CoreArea:
     if shutil.which("yosys") is None:
         raise FileNotFoundError("yosys not found: apt-get install -y yosys")
     params = {k: v for k, v in load_configs()[config].items() if k in CORE_PARAMS}
-    sources = rtl_sources(*(m for m in CORE_MODULES if m not in SIM_ONLY))
+    sources = core_sources("synth")
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "stat.txt"
         script = Path(tmp) / "area.ys"

@@ -2,8 +2,9 @@
 
 Each module is linted as its own top level, with only the files it needs plus
 ``rtl/lint/verilator.vlt``, once per named configuration in ``configs/flexcim.yaml``
-(parameters passed with ``-G`` / ``-P``). Any warning or error fails: the exit code is
-non-zero and the tool messages are printed. Run ``python -m tb.lint --help`` for options.
+(parameters passed with ``-G`` / ``-P``). The whole core is linted with rtl/flexcim.core's
+lint target: its files, waiver file and parameter names. Any warning or error fails: the exit
+code is non-zero and the tool messages are printed. Run ``python -m tb.lint --help`` for options.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from golden.config import HwConfig
-from tb.common.runner import CORE_MODULES, RTL_DIR, load_configs
+from tb.common.runner import RTL_DIR, load_configs
+from tb.ipcore import CORE
 from tb.toolchain import simulator_env
 
-WAIVERS = RTL_DIR / "lint" / "verilator.vlt"
+# The waiver file and the core's sources and parameters: rtl/flexcim.core's lint target.
+(WAIVERS,) = (RTL_DIR / path for path in CORE.files("lint", "vlt", tool="verilator"))
+TOP = CORE.toplevel("lint")
 LINT_CONFIGS = ("default", "paper", "paper_g1_rpb32")  # the last: G = 1 and RPB = R
 
 
@@ -71,9 +75,9 @@ TARGETS: tuple[LintTarget, ...] = (
         },
     ),
     LintTarget(
-        "flexcim_core",
-        CORE_MODULES[:-1],
-        _pick("P", "R", "C", "WB", "AB", "ACC", "MAX_TOK", "G", "RPB"),
+        TOP,
+        tuple(m for m in CORE.modules("lint") if m != TOP),
+        _pick(*CORE.target_parameters("lint")),
     ),
 )
 

@@ -22,24 +22,14 @@ import yaml
 from cocotb_tools.check_results import get_results
 from cocotb_tools.runner import Runner, Verilator, get_runner
 
+from tb.ipcore import CORE
 from tb.toolchain import ROOT, apply_simulator_env, sim_build_root
 
 RTL_DIR = ROOT / "rtl"
 CONFIG_FILE = ROOT / "configs" / "flexcim.yaml"
-# Every module of the core, in dependency order (lint, smoke tests and builds share it;
-# the package comes first: Icarus needs it compiled before any module imports it).
-CORE_MODULES = (
-    "flexcim_pkg",
-    "flexcim_cell",
-    "flexcim_adder_tree",
-    "flexcim_submacro",
-    "flexcim_distribution",
-    "flexcim_merge",
-    "flexcim_ctrl",
-    "flexcim_axil",
-    "flexcim_core_assert",
-    "flexcim_core",
-)
+# Every module of the core, in dependency order (the package first: Icarus needs it compiled
+# before any module imports it). Their one home is rtl/flexcim.core (tb.ipcore).
+CORE_MODULES = CORE.modules("default")
 
 
 def current_sim() -> str:
@@ -61,13 +51,16 @@ def rtl_dir() -> Path:
     return Path(os.environ.get("FLEXCIM_RTL_DIR", str(RTL_DIR)))
 
 
-def rtl_sources(*modules: str) -> list[Path]:
-    """Paths of <rtl_dir>/<module>.sv for the given module names, checked to exist."""
-    paths = [rtl_dir() / f"{module}.sv" for module in modules]
+def _existing(paths: list[Path]) -> list[Path]:
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
         raise FileNotFoundError(f"RTL sources missing: {', '.join(missing)}")
     return paths
+
+
+def rtl_sources(*modules: str) -> list[Path]:
+    """Paths of <rtl_dir>/<module>.sv for the given module names, checked to exist."""
+    return _existing([rtl_dir() / f"{module}.sv" for module in modules])
 
 
 class PortsOnlyVerilator(Verilator):
@@ -233,9 +226,10 @@ def stimulus_env() -> dict[str, str]:
     return {"STIMULUS": str(path)}
 
 
-def core_sources() -> list[Path]:
-    """The core's RTL files (CORE_MODULES under rtl_dir())."""
-    return rtl_sources(*CORE_MODULES)
+def core_sources(target: str = "default") -> list[Path]:
+    """The core's RTL files under rtl_dir(), in order: rtl/flexcim.core's ``target``
+    (default: everything a simulation needs; synth: the synthesizable files)."""
+    return _existing([rtl_dir() / path for path in CORE.files(target)])
 
 
 def print_seed(seed: int | None = None) -> int:
