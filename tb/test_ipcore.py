@@ -129,7 +129,12 @@ def test_icarus_needs_the_package_first(tmp_path: Path) -> None:
     reordered.write_text("\n".join(str(RTL / p) for p in [*files[1:], files[0]]) + "\n")
     cmd = ["iverilog", "-g2012", "-s", TOP, "-o", str(tmp_path / "x.vvp"), "-c", str(reordered)]
     proc = subprocess.run(cmd, env=simulator_env("icarus"), capture_output=True, text=True)
-    assert proc.returncode != 0 and "flexcim_pkg" in proc.stdout + proc.stderr
+    assert proc.returncode != 0, "Icarus 11 compiled the package after its users"
+    # It stops at the first use of the package (`flexcim_pkg::...: syntax error`).
+    first = re.search(r"^(\S+\.sv):(\d+): ", proc.stdout + proc.stderr, re.M)
+    assert first is not None, proc.stderr
+    line = Path(first.group(1)).read_text().splitlines()[int(first.group(2)) - 1]
+    assert "flexcim_pkg::" in line, (line, proc.stderr)
 
 
 def test_core_file_reader_rejects_unknown_filesets() -> None:
