@@ -18,9 +18,12 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
-from golden.config import HwConfig, supported_patterns
-from golden.stimulus import Stimulus, StimulusError, load_stimulus
+from golden.cli import OneLineParser, refuse
+from golden.config import ConfigError, HwConfig, check_config_names, supported_patterns
+from golden.files import write_atomic
+from golden.stimulus import Stimulus, StimulusError, load_stimulus, read_header
 from tb.common.runner import ROOT
 from tb.fast.run import run_fast
 
@@ -111,7 +114,7 @@ def summary(records: list[dict], wall_s: float, stim_path: Path, config: str) ->
 
 
 def write_report(out: Path, records: list[dict], total: dict) -> None:
-    (out / "replay.json").write_text(json.dumps({"summary": total, "layers": records}, indent=1))
+    write_atomic(out / "replay.json", json.dumps({"summary": total, "layers": records}, indent=1))
     text = [
         f"# RTL replay of {total['stimulus']} on `{total['config']}`\n",
         f"{total['layers']} layers, {total['jobs']:,} jobs, {total['rtl_cycles']:,} RTL cycles "
@@ -121,7 +124,7 @@ def write_report(out: Path, records: list[dict], total: dict) -> None:
         layer_table(records),
         "",
     ]
-    (out / "replay.md").write_text("\n".join(text))
+    write_atomic(out / "replay.md", "\n".join(text))
 
 
 def replay(
@@ -188,8 +191,28 @@ def replay(
     return total
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """Every option before anything builds: the configuration, workers, report folder, and the
+    stimulus file's header (format, version, every layer's pattern on that configuration;
+    load_stimulus checks the arrays when the replay reads them)."""
+    check_config_names([args.config], what="--config")
+    cfg = HwConfig.named(args.config)
+    if args.workers < 1:
+        raise ReplayError(f"--workers {args.workers}: at least 1 simulator process")
+    if args.out.exists() and not args.out.is_dir():
+        raise ReplayError(f"--out {args.out}: is a file, expected a folder")
+    if not args.stimulus.is_file():
+        raise ReplayError(
+            f"--stimulus {args.stimulus}: file not found: run `make replay` (it exports SmolLM2 "
+            "first) or pass --stimulus"
+        )
+    layers = [SimpleNamespace(**meta) for meta in read_header(args.stimulus)["layers"]]
+    check_supported(SimpleNamespace(layers=layers), cfg, args.config)  # type: ignore[arg-type]
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tb.replay", description=__doc__.split("\n")[0])
+    prog = "python -m tb.replay"
+    parser = OneLineParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("--stimulus", type=Path, default=DEFAULT_STIMULUS, help="stimulus .npz")
     parser.add_argument("--config", default="paper", help="RTL configuration (default: paper)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder")
@@ -197,8 +220,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="ignore results of earlier runs")
     args = parser.parse_args(argv)
     try:
+        check_args(args)
+    except (ConfigError, StimulusError, ReplayError) as err:  # a bad option or file: refused
+        return refuse(prog, str(err))
+    try:
         total = replay(args.stimulus.resolve(), args.config, args.out, args.workers, args.fresh)
-    except (ReplayError, StimulusError) as err:
+    except StimulusError as err:  # arrays behind a good header (load_stimulus checks them)
+        return refuse(prog, str(err))
+    except ReplayError as err:
         print(f"replay failed: {err}", file=sys.stderr)
         return 1
     bad = total["value_mismatches"] or total["cycle_mismatches"]
