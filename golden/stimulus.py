@@ -171,9 +171,19 @@ def _header_field(hdr: dict, key: str, kind: type | tuple[type, ...], where: str
     return v
 
 
-# Empty, truncated, text or CRC-corrupt files fail inside numpy/zipfile with EOFError,
-# BadZipFile, a pickle ValueError or zlib.error: each becomes a StimulusError naming the file.
-_UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+# Empty, truncated, text or corrupt files fail inside numpy/zipfile with EOFError, BadZipFile,
+# a pickle ValueError, zlib.error, NotImplementedError (a flipped compression method or version
+# field) or RuntimeError (a flipped encryption flag): each becomes a StimulusError naming the file
+# (golden/tests/test_stimulus.py corrupts files at random to keep this list complete).
+_UNREADABLE = (
+    OSError,
+    ValueError,
+    EOFError,
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 def _read(path: Path, parse: Callable[[np.lib.npyio.NpzFile, Path], T]) -> T:
@@ -223,7 +233,7 @@ def _checked_header(z: np.lib.npyio.NpzFile, path: Path) -> dict:
         raise StimulusError(f"{path}: header is not a JSON object")
     if hdr.get("format") != FORMAT:
         raise StimulusError(f"{path}: format {hdr.get('format')!r}, expected {FORMAT!r}")
-    if hdr.get("version") != VERSION:
+    if type(hdr.get("version")) is not int or hdr["version"] != VERSION:  # true == 1.0 == 1
         raise StimulusError(f"{path}: version {hdr.get('version')!r}, this reader reads {VERSION}")
     _header_field(hdr, "model", str, str(path))
     _header_field(hdr, "source", dict, str(path))
