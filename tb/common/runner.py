@@ -323,6 +323,13 @@ def run_cocotb(
         if not fresh():
             fcntl.flock(lock, fcntl.LOCK_EX)  # not atomic: check again once exclusive
             if not fresh():
+                digest = _build_digest(
+                    sim, toplevel, sources, includes or [], parameters, build_args, waves
+                )
+                # The stamp goes before a build and comes back after it: a build that was
+                # interrupted (or failed) is never trusted. Icarus' runner trusts any sim.vvp
+                # newer than the sources, so without a stamp it must rebuild from scratch.
+                built = stamp.is_file() and stamp.read_text() == digest
                 stamp.unlink(missing_ok=True)
                 if sim == "verilator":
                     build_dir.mkdir(parents=True, exist_ok=True)
@@ -336,9 +343,7 @@ def run_cocotb(
                     build_args=build_args,
                     timescale=("1ns", "1ps"),
                     waves=waves,
-                )
-                digest = _build_digest(
-                    sim, toplevel, sources, includes or [], parameters, build_args, waves
+                    always=sim != "verilator" and not built,
                 )
                 stamp.write_text(digest)
             fcntl.flock(lock, fcntl.LOCK_SH)
