@@ -8,7 +8,6 @@ non-zero and the tool messages are printed. Run ``python -m tb.lint --help`` for
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import tempfile
@@ -16,9 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from golden.cli import OneLineParser, checked_configs
 from golden.config import HwConfig
 from tb.common.runner import CORE_MODULES, RTL_DIR, load_configs
-from tb.toolchain import simulator_env
+from tb.toolchain import SIMULATORS, simulator_env
 
 WAIVERS = RTL_DIR / "lint" / "verilator.vlt"
 LINT_CONFIGS = ("default", "paper", "paper_g1_rpb32")  # the last: G = 1 and RPB = R
@@ -134,16 +134,14 @@ def lint(configs: Sequence[str], tools: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m tb.lint", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--config", action="append", help=f"named configuration (default: {LINT_CONFIGS})"
     )
-    parser.add_argument(
-        "--tool", action="append", choices=("verilator", "icarus"), help="default: both"
-    )
+    parser.add_argument("--tool", action="append", choices=SIMULATORS, help="default: both")
     args = parser.parse_args(argv)
-    configs = args.config or list(LINT_CONFIGS)
-    tools = args.tool or ["verilator", "icarus"]
+    configs = checked_configs(args.config or list(LINT_CONFIGS), parser.prog, "--config")
+    tools = args.tool or list(SIMULATORS)
     failures = lint(configs, tools)
     for failure in failures:
         print(failure, file=sys.stderr)

@@ -323,6 +323,9 @@ def run_cocotb(
         if not fresh():
             fcntl.flock(lock, fcntl.LOCK_EX)  # not atomic: check again once exclusive
             if not fresh():
+                if sim == "verilator":
+                    build_dir.mkdir(parents=True, exist_ok=True)
+                    control.write_text(text)
                 digest = _build_digest(
                     sim, toplevel, sources, includes or [], parameters, build_args, waves
                 )
@@ -331,9 +334,6 @@ def run_cocotb(
                 # newer than the sources, so without a stamp it must rebuild from scratch.
                 built = stamp.is_file() and stamp.read_text() == digest
                 stamp.unlink(missing_ok=True)
-                if sim == "verilator":
-                    build_dir.mkdir(parents=True, exist_ok=True)
-                    control.write_text(text)
                 runner.build(
                     sources=sources,
                     includes=list(includes or []),
