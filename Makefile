@@ -29,6 +29,20 @@ ifneq ($(SEED),)
 export COCOTB_RANDOM_SEED := $(SEED)
 endif
 
+# Every variable above is checked as make reads this file, for every goal but help and clean,
+# before any recipe or bootstrap runs: a bad value (or a broken configs/flexcim.yaml) stops make
+# with one line naming it, why and what is legal, exit status 2. The checker needs only the
+# system Python (scripts/check_make_vars.py).
+CHECKED_VARS := SIM CONFIG SEED WAVES JOBS WORKERS REPLAY_CORE REPLAY_METHOD REPLAY_METRIC AREA_CONFIGS \
+	TRADEOFF_AREA
+CHECK_PY := $(firstword $(shell command -v $(PYTHON) python3 2>/dev/null))
+ifneq ($(filter-out help clean,$(or $(MAKECMDGOALS),help)),)
+BAD_VAR := $(shell $(CHECK_PY) scripts/check_make_vars.py $(foreach v,$(CHECKED_VARS),'$(subst ','\'',$(v)=$($(v)))'))
+ifneq ($(BAD_VAR),)
+$(error $(BAD_VAR))
+endif
+endif
+
 .DEFAULT_GOAL := help
 .PHONY: help venv venv-flow apt sim test regress lint lint-rtl lint-py bench area tradeoff coverage stimulus replay flow-study clean
 
@@ -56,7 +70,7 @@ apt: ## Install iverilog, verilator_coverage and lcov from apt when root
 sim: venv apt ## Core cocotb regression on SIM=verilator|icarus (CONFIG=a,b, SEED, WAVES=1)
 	$(PYTEST) tb -m "not slow and not replay" $(XDIST) -q
 
-test: venv-flow apt lint-py ## The default suite (< 20 min on 2 cores): golden, RTL, tb, FLOW
+test: venv-flow apt lint-py ## The default suite (< 10 min on 2 cores): golden, RTL, tb, FLOW
 	env -u SIM $(PYTEST) -m "not slow and not paper" $(XDIST) --durations=25
 
 regress: venv-flow apt ## Long sweep: everything, both simulators, slow and paper tests too

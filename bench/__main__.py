@@ -8,8 +8,11 @@ benchmark: ``python -m bench flow_scale --size 7b --device cuda``.
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 import time
+
+from golden.cli import refuse
 
 BENCHES = (
     "golden_bench",
@@ -33,15 +36,20 @@ def main(argv: list[str]) -> int:
         return 0
     split = next((i for i, arg in enumerate(argv) if arg.startswith("-")), len(argv))
     names, options = argv[:split] or list(BENCHES), argv[split:]
-    if options and len(names) != 1:
-        print("options go to one benchmark: python -m bench NAME --option ...", file=sys.stderr)
-        return 2
-    unknown = sorted(set(names) - set(BENCHES))
+    prog = "python -m bench"
+    unknown = [name for name in names if name not in BENCHES]
     if unknown:
-        print(f"{USAGE}\npython -m bench: error: unknown benchmark(s) {unknown}", file=sys.stderr)
-        return 2
+        return refuse(prog, f"unknown benchmark {unknown[0]}; choose from {', '.join(BENCHES)}")
+    if options and len(names) != 1:
+        return refuse(prog, f"options {' '.join(options)} go to one benchmark: NAME --option ...")
+    if (
+        options
+        and not inspect.signature(importlib.import_module(f"bench.{names[0]}").main).parameters
+    ):
+        return refuse(prog, f"{names[0]} takes no options (got {' '.join(options)})")
     for name in names:
-        print(f"\n## bench.{name}\n", flush=True)
+        if len(names) > 1:  # one benchmark's options are checked before anything is printed
+            print(f"\n## bench.{name}\n", flush=True)
         start = time.perf_counter()
         bench_main = importlib.import_module(f"bench.{name}").main
         bench_main(options) if options else bench_main()

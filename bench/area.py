@@ -29,6 +29,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from golden.cli import checked_configs, refuse
+from golden.files import write_atomic
 from tb.common.runner import CORE_MODULES, ROOT, core_sources, load_configs
 from tb.ipcore import CORE
 
@@ -236,15 +238,19 @@ def markdown(areas: list[CoreArea]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     names = (argv if argv is not None else sys.argv[1:]) or list(CONFIGS)
+    checked_configs(names, "python -m bench.area")
+    if shutil.which("yosys") is None:
+        raise SystemExit(
+            refuse("python -m bench.area", "yosys not found: apt-get install -y yosys")
+        )
     areas = []
     for name in names:
         print(f"synthesizing {name} ...", file=sys.stderr, flush=True)
         areas.append(synthesize(name))
     table = markdown(areas)
     print(table)
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "area.md").write_text(table + "\n")
-    (OUT / "area.json").write_text(json.dumps([asdict(a) for a in areas], indent=2) + "\n")
+    write_atomic(OUT / "area.md", table + "\n")
+    write_atomic(OUT / "area.json", json.dumps([asdict(a) for a in areas], indent=2) + "\n")
     return 0
 
 

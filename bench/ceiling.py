@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from golden.beats import decode_output_beat
+from golden.cli import checked_configs
 from golden.config import HwConfig
 from tb.common.bulk import job_memory_lines, read_memh
 from tb.common.jobs import layer_jobs
@@ -98,6 +99,7 @@ def measure(config: str, tag: str = "", extra: tuple[str, ...] = (), **depths: i
 
 def main(argv: list[str] | None = None) -> None:
     configs = argv or ["paper"]
+    checked_configs(configs, "python -m bench ceiling")
     print("| config | job passes | job cycles (== model) | repeats | wall s | cycles/s |")
     print("|---|---:|---:|---:|---:|---:|")
     for config in configs:

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from golden.files import write_atomic
+
 _REPO = Path(__file__).resolve().parent.parent
 
 
@@ -42,7 +44,7 @@ def main() -> None:
         "target": "select+prune+export under 300 s on 2 cores",
     }
     path = _REPO / "build/bench/flow_bench.json"
-    path.write_text(json.dumps(result, indent=1))
+    write_atomic(path, json.dumps(result, indent=1))
     print("| quantity | value |\n|---|---|")
     for key, value in result.items():
         print(f"| {key} | {value} |")

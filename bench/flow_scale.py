@@ -28,7 +28,9 @@ from flow.models import LoadedModel
 from flow.pipeline import collect_stats, prune_model, select_flow
 from flow.prune import PrunePlan
 from flow.select import FlowParams
+from golden.cli import OneLineParser
 from golden.config import HwConfig
+from golden.files import write_atomic
 
 _REPO = Path(__file__).resolve().parent.parent
 
@@ -202,7 +204,7 @@ COLUMNS = ("size", "blocks", "dtype", "nsamples", "seqlen", "build_s", "stats_s"
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bench flow_scale", description=__doc__)
+    p = OneLineParser(prog="python -m bench flow_scale", description=__doc__)
     p.add_argument("--size", choices=tuple(SIZES), default="tiny")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--dtype", choices=("auto", *DTYPE_NAMES), default="auto")
@@ -224,16 +226,18 @@ def main(argv: list[str] | None = None) -> dict:
     small = a.size == "tiny"
     a.nsamples = a.nsamples or (8 if small else 128)
     a.seqlen = a.seqlen or (64 if small else 2048)
-    if a.nsamples < 1 or a.seqlen < 2 or a.batch < 1:
-        raise ValueError("need --nsamples >= 1, --seqlen >= 2, --batch >= 1")
+    for name, low in (("nsamples", 1), ("seqlen", 2), ("batch", 1), ("threads", 1), ("seed", 0)):
+        if getattr(a, name) < low:
+            parser().error(f"--{name} {getattr(a, name)}: must be >= {low}")
+    if a.blocks is not None and a.blocks < 1:
+        parser().error(f"--blocks {a.blocks}: must be >= 1")
     torch.set_num_threads(a.threads)
     row = run(a)
     print("| " + " | ".join(COLUMNS) + " |")
     print("|" + "---|" * len(COLUMNS))
     print("| " + " | ".join(str(row[c]) for c in COLUMNS) + " |")
     path = a.json or _REPO / f"build/bench/flow_scale-{a.size}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(row, indent=1))
+    write_atomic(path, json.dumps(row, indent=1))
     print(f"(written to {path})")
     return row
 

@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from golden.cli import checked_configs
 from tb.common.runner import load_configs
 from tb.fast.run import fast_build_dir, run_fast
 
@@ -51,6 +52,7 @@ def measure(config: str) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> None:
     configs = argv or list(CONFIGS)
+    checked_configs(configs, "python -m bench rtl_bench")
     rows = []
     for config in configs:
         cfg = load_configs()[config]

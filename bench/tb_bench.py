@@ -17,7 +17,6 @@ Build time is excluded.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -27,6 +26,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench import ceiling
+from golden.cli import OneLineParser
 from tb.common.runner import ROOT
 from tb.core.run import run_core
 from tb.fast.run import run_fast
@@ -126,14 +126,14 @@ def cycles(records: list[dict]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.tb_bench", description=__doc__.split("\n")[0]
-    )
+    parser = OneLineParser(prog="python -m bench tb_bench", description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=SEED, help=f"COCOTB_RANDOM_SEED ({SEED})")
     parser.add_argument("--runs", type=int, default=1, help="runs of each path (1)")
     args = parser.parse_args(argv or [])  # `python -m bench tb_bench` passes no options
     if args.runs < 1:
         parser.error(f"--runs {args.runs}: give at least 1")
+    if args.seed < 0:
+        parser.error(f"--seed {args.seed}: a seed is a non-negative integer")
     os.environ.setdefault("SIM", "verilator")
     runs, ceilings = [], []
     for _ in range(args.runs):

@@ -20,7 +20,6 @@ Writes tradeoff.md, tradeoff.json and tradeoff.png under --out.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
@@ -28,8 +27,10 @@ import statistics
 import sys
 from pathlib import Path
 
+from golden.cli import OneLineParser
 from golden.config import HwConfig
 from golden.cycle_model import jobs_cycles
+from golden.files import atomic_path, write_atomic
 from tb.common.runner import ROOT, load_configs
 
 OUT = ROOT / "build" / "tradeoff"
@@ -252,16 +253,24 @@ def plot(tables: dict[str, list[dict]], path: Path) -> None:
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120)
     plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.tradeoff", description=__doc__.split("\n")[0])
+    p = OneLineParser(prog="python -m bench.tradeoff", description=__doc__.split("\n")[0])
     p.add_argument("--evals", nargs="+", type=Path, required=True, help="flow eval folders")
     p.add_argument("--area", type=Path, default=None, help="bench.area JSON (area.json)")
     p.add_argument("--out", type=Path, default=OUT)
     a = p.parse_args(argv)
+    if a.area is not None and not a.area.is_file():
+        p.error(f"--area {a.area}: file not found (bench.area writes build/area/area.json)")
+    missing = [str(f) for f in a.evals if not (Path(f) / "runs.json").is_file()]
+    if missing:
+        p.error(f"--evals {missing[0]}: no runs.json there (a `flow eval` folder)")
+    if a.out.exists() and not a.out.is_dir():
+        p.error(f"--out {a.out}: is a file, expected a folder")
     areas = area_by_config(a.area)
     acc = [x for folder in a.evals for x in read_eval(folder)]
     tables = {}
@@ -269,10 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = variants(acc, areas, pruner)
         relate(rows)
         tables[pruner] = rows
-    a.out.mkdir(parents=True, exist_ok=True)
     md = markdown(tables)
-    (a.out / "tradeoff.md").write_text(md)
-    (a.out / "tradeoff.json").write_text(json.dumps(tables, indent=1))
+    write_atomic(a.out / "tradeoff.md", md)
+    write_atomic(a.out / "tradeoff.json", json.dumps(tables, indent=1))
     plot(tables, a.out / "tradeoff.png")
     print(md)
     print(f"written to {a.out}/tradeoff.{{md,json,png}}")

@@ -12,12 +12,12 @@ model, the ones the RTL's CYCLES matches at zero tolerance.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 
 import numpy as np
 
+from golden.cli import OneLineParser, checked_configs
 from golden.config import HwConfig, supported_patterns
 from golden.cycle_model import layer_cycles
 from golden.mapper import map_layer
@@ -56,13 +56,19 @@ def rows(base: HwConfig, cout: int, k: int, tokens: int, seed: int = 0) -> list[
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(
+        prog="python -m bench.variant_table", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--config", default="paper", help="named base configuration")
     parser.add_argument("--cout", type=int, default=576)
     parser.add_argument("--k", type=int, default=1536)
     parser.add_argument("--tokens", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     a = parser.parse_args(argv)
+    checked_configs([a.config], parser.prog, "--config")
+    for name in ("cout", "k", "tokens"):
+        if getattr(a, name) < 1:
+            parser.error(f"--{name} {getattr(a, name)}: must be >= 1")
     base = dataclasses.replace(HwConfig.named(a.config), G=None, RPB=1)
     print(
         f"Random {a.cout}x{a.k} layer on {a.config} (P={base.P}, R={base.R}, C={base.C}), "

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from flow.choices import KEEP_TOKENS
 from flow.models import (
     LoadedModel,
     block_sublayers,
@@ -21,9 +22,6 @@ from flow.models import (
     execution_device,
     sublayer_weights,
 )
-
-# How many input vectors per sublayer are kept from the first window (for the export).
-KEEP_TOKENS = 64
 
 
 class _Captured(Exception):

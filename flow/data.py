@@ -11,11 +11,6 @@ import torch
 
 from flow.models import file_sha256
 
-# Relative to the repository root; the corpus stays outside the repo (licence, size).
-DEFAULT_TEXT = Path(__file__).resolve().parent.parent.parent / (
-    "shared/data/wikitext-2-raw-v1/wiki.test.raw"
-)
-
 
 @dataclass(frozen=True)
 class WindowSpec:
@@ -147,3 +142,24 @@ def make_windows(
         calib=calib_tokens.view(nsamples, seqlen),
         eval=tokens[eval_lo:eval_hi].view(n_eval, seqlen),
     )
+
+
+def check_calib_sets(spec: WindowSpec, nsamples: int, calib_sets: tuple[int, ...]) -> None:
+    """Every calibration set in `calib_sets` fits beside the evaluation windows of `spec` (so
+    results over several sets are paired, `flow eval --seeds`): inside the calibration text,
+    and, from the evaluation text, ending before the evaluation windows begin."""
+    eval_lo, eval_hi = spec.eval_range
+    separate = spec.calib_text_path != spec.text_path
+    for s in calib_sets:
+        lo, hi = s * nsamples * spec.seqlen, (s + 1) * nsamples * spec.seqlen
+        if separate and hi > spec.calib_total_tokens:
+            raise ValueError(
+                f"calibration set {s} needs tokens [{lo}, {hi}) of {spec.calib_text_path}, "
+                f"which has {spec.calib_total_tokens}: lower --nsamples, --seqlen or --seeds"
+            )
+        if not separate and hi > eval_lo:
+            raise ValueError(
+                f"calibration set {s} (tokens [{lo}, {hi})) overlaps the evaluation windows "
+                f"[{eval_lo}, {eval_hi}) of {spec.text_path}: lower --first-seed, --seeds or "
+                "--nsamples, or raise --eval-start"
+            )

@@ -28,6 +28,7 @@ from flow.models import LoadedModel, block_sublayers, decoder_blocks
 from flow.pipeline import BlockStats, Selection, block_stats, selection_summary, weights_for
 from flow.prune import PrunePlan, prune_block, sparsegpt_block_patterns
 from flow.select import Pattern, solve_assignment, sparsity, validate_candidates
+from golden.files import write_atomic
 
 
 @dataclass
@@ -243,10 +244,8 @@ def load_cached_costs(path: Path) -> CostTable | None:
 
 
 def save_costs(path: Path, table: CostTable) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(table.as_dict(), indent=1))
-    tmp.replace(path)  # atomic: an interrupted run never leaves a half-written cache
+    # Whole or not at all (golden.files): an interrupted run never leaves a half-written cache.
+    write_atomic(path, json.dumps(table.as_dict(), indent=1))
 
 
 def select_measured(

@@ -16,34 +16,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-# Linear sublayers per block, in the order their weights are flattened for the statistics.
-SUBLAYERS: dict[str, tuple[str, ...]] = {
-    "opt": (
-        "self_attn.q_proj",
-        "self_attn.k_proj",
-        "self_attn.v_proj",
-        "self_attn.out_proj",
-        "fc1",
-        "fc2",
-    ),
-    "llama": (
-        "self_attn.q_proj",
-        "self_attn.k_proj",
-        "self_attn.v_proj",
-        "self_attn.o_proj",
-        "mlp.gate_proj",
-        "mlp.up_proj",
-        "mlp.down_proj",
-    ),
-}
+from flow.choices import DTYPE_NAMES, SUBLAYERS
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
+# --dtype's names (flow.choices) as torch dtypes; auto (None): float32 on CPU, bfloat16 on GPU.
 DTYPES: dict[str, torch.dtype | None] = {
-    "auto": None,  # float32 on the CPU, bfloat16 on a GPU
-    "float32": torch.float32,
-    "bfloat16": torch.bfloat16,
-    "float16": torch.float16,
+    name: None if name == "auto" else getattr(torch, name) for name in DTYPE_NAMES
 }
 
 
@@ -141,21 +120,6 @@ def resolve_dtype(name: str, device: str = "cpu", device_map: str | None = None)
     else:
         on_gpu = torch.device(device).type != "cpu"
     return torch.bfloat16 if on_gpu else torch.float32
-
-
-def parse_max_memory(text: str | None) -> dict[int | str, str] | None:
-    """'0=20GiB,cpu=60GiB' -> {0: '20GiB', 'cpu': '60GiB'} (accelerate's max_memory)."""
-    if not text:
-        return None
-    out: dict[int | str, str] = {}
-    for item in text.split(","):
-        key, sep, amount = item.strip().partition("=")
-        if not sep or not key or not amount:
-            raise ValueError(
-                f"bad --max-memory item {item!r}: expected DEVICE=AMOUNT, e.g. 0=20GiB"
-            )
-        out[int(key) if key.isdigit() else key] = amount
-    return out
 
 
 def _split_path(path: Path | None) -> tuple[Path, str, dict[str, object]]:

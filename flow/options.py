@@ -1,27 +1,46 @@
 """Command-line options shared by every `python -m flow` command, and their checks.
 
-Everything here is checked before a model loads, so a bad option costs nothing.
+Everything here runs before torch is imported and before a model loads (numpy and the standard
+library only), so a bad option costs a fraction of a second: `check_options` is the one place
+that knows what is legal; each command adds its own options' checks (flow.commands.*).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
-from flow.data import DEFAULT_TEXT
-from flow.models import DTYPES, SUBLAYERS, parse_max_memory
-from flow.prune import MASK_MODES, METRICS
+from flow.choices import (
+    DEFAULT_TEXT,
+    DEVICE_MAPS,
+    DTYPE_NAMES,
+    KEEP_TOKENS,
+    MASK_MODES,
+    METRICS,
+    SUBLAYERS,
+    parse_max_memory,
+)
 from flow.select import (
     DEFAULT_CANDIDATES,
     FlowParams,
     InfeasibleTarget,
     Pattern,
     parse_candidates,
+    sparsity,
+    validate_candidates,
 )
-from golden.config import HwConfig, supported_patterns
+from golden.config import (
+    HwConfig,
+    UnknownConfig,
+    UnsupportedPattern,
+    hw_pattern,
+    supported_patterns,
+)
 
-METHODS = ("flow", "owl", "uniform", "measured")
+REPO = Path(__file__).resolve().parent.parent
 
 
 def candidates_text(c: tuple[Pattern, ...]) -> str:
@@ -83,7 +102,7 @@ def add_common(p: argparse.ArgumentParser, n_eval: int) -> None:
     g.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     g.add_argument(
         "--dtype",
-        choices=tuple(DTYPES),
+        choices=DTYPE_NAMES,
         default="auto",
         help="weights' dtype (statistics and metrics accumulate in float32 regardless); "
         "auto: float32 on the CPU, bfloat16 on a GPU (default: auto)",
@@ -91,6 +110,7 @@ def add_common(p: argparse.ArgumentParser, n_eval: int) -> None:
     g.add_argument(
         "--device-map",
         default=None,
+        choices=DEVICE_MAPS,
         help="accelerate device map, e.g. auto: spread the model over every GPU and host memory",
     )
     g.add_argument(
@@ -207,7 +227,7 @@ def add_common(p: argparse.ArgumentParser, n_eval: int) -> None:
     r.add_argument(
         "--cost-cache",
         type=Path,
-        default=Path(__file__).resolve().parent.parent / "build/flow_cache",
+        default=REPO / "build/flow_cache",
         help="folder of cached cost tables (default: %(default)s)",
     )
 
@@ -234,34 +254,156 @@ def full_speed_mask(hw: HwConfig) -> str:
     return "standard" if hw.sel_width == 1 else "pair-shared"
 
 
+# torch device strings this project runs on: cpu, cuda, cuda:N (availability: flow.session).
+_DEVICE = re.compile(r"cpu|cuda(:\d+)?")
+
+
+def named_config(option: str, name: str) -> HwConfig:
+    """The configs/flexcim.yaml entry an option names (the message names the option)."""
+    try:
+        return HwConfig.named(name)
+    except UnknownConfig as e:
+        raise ValueError(f"{option} {name}: {e}") from None
+
+
+def _at_least(a: argparse.Namespace, bounds: dict[str, int]) -> None:
+    for name, low in bounds.items():
+        value = getattr(a, name, None)
+        if value is not None and value < low:
+            raise ValueError(f"--{name.replace('_', '-')} {value}: must be >= {low}")
+
+
+def check_pattern(option: str, text: str, P: int) -> Pattern:
+    """One N:M the core runs at P (golden.config.hw_pattern), from `text`."""
+    try:
+        cands = parse_candidates(text)
+    except ValueError as e:
+        raise ValueError(f"{option} {text}: {e}") from None
+    if len(cands) != 1:
+        raise ValueError(f"{option} {text}: takes one N:M, e.g. 2:4")
+    (n, m) = pattern = cands[0]
+    try:
+        hw_pattern(n, m, P)
+    except UnsupportedPattern as e:
+        why = str(e).removeprefix(f"{n}:{m}").removeprefix(f" at P={P}").removeprefix(": ")
+        sparse = tuple(p for p in supported_patterns(P) if p[0] != p[1])
+        raise ValueError(
+            f"{option} {text}: {why}; at P={P} the core runs N:N (dense) and "
+            f"{candidates_text(sparse)}"
+        ) from None
+    return pattern
+
+
+def check_candidates(cands: Iterable[Pattern], target: float, P: int, what: str) -> None:
+    """The core runs every candidate at P and the target is inside their sparsity range."""
+    cands = tuple(cands)
+    try:
+        validate_candidates(cands, P)
+    except ValueError as e:
+        raise ValueError(
+            f"the {what} candidates {candidates_text(cands)} at P={P}: {e}; pass --candidates"
+        ) from None
+    lo, hi = min(map(sparsity, cands)), max(map(sparsity, cands))
+    if not lo <= target <= hi:
+        raise InfeasibleTarget(
+            f"--target {target}: outside the sparsity range [{lo:.4f}, {hi:.4f}] of the "
+            f"{what} candidates {candidates_text(cands)}"
+        )
+
+
+def check_out_path(option: str, path: Path | None, folder: bool) -> None:
+    """An output folder must not be an existing file, an output file not an existing folder."""
+    if path is None:
+        return
+    path = Path(path)
+    if folder and path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path}: is a file, expected a folder")
+    if not folder and path.is_dir():
+        raise ValueError(f"{option} {path}: is a folder, expected a file name")
+
+
 def check_common(a: argparse.Namespace, P: int) -> None:
-    """Every check that needs no model: fails fast, before the slow load."""
+    """Every check of the shared options that needs no model: fails fast, before the load."""
     if not 0.0 <= a.target < 1.0:
-        raise InfeasibleTarget(f"--target {a.target} must be in [0, 1)")
-    if a.nsamples < 1 or a.seqlen < 2 or a.batch < 1 or a.eval_windows < 0:
-        raise ValueError("--nsamples and --batch must be >= 1, --seqlen >= 2, --eval-windows >= 0")
-    if a.calib_set < 0:
-        raise ValueError(f"--calib-set {a.calib_set} must be >= 0")
-    if not 1 <= a.probe_windows <= a.nsamples:
-        raise ValueError(f"--probe-windows {a.probe_windows} must be in 1..--nsamples")
+        raise InfeasibleTarget(f"--target {a.target}: must be in [0, 1)")
+    _at_least(a, {"nsamples": 1, "seqlen": 2, "batch": 1, "eval_windows": 0, "threads": 1})
+    _at_least(a, {"calib_set": 0, "probe_windows": 1})
+    if not 0.0 <= a.eval_start < 1.0:
+        raise ValueError(f"--eval-start {a.eval_start}: must be a fraction in [0, 1)")
+    if a.probe_windows > a.nsamples:
+        raise ValueError(f"--probe-windows {a.probe_windows}: must be in 1..--nsamples")
     if a.probe_seqlen is None:
         a.probe_seqlen = a.seqlen
     if not 2 <= a.probe_seqlen <= a.seqlen:
-        raise ValueError(f"--probe-seqlen {a.probe_seqlen} must be in 2..--seqlen")
+        raise ValueError(f"--probe-seqlen {a.probe_seqlen}: must be in 2..--seqlen")
     if a.operating_point is not None and len(a.operating_point) != 1:
-        raise ValueError("--operating-point takes one N:M")
+        raise ValueError(
+            f"--operating-point {candidates_text(a.operating_point)}: takes one N:M, e.g. 2:4"
+        )
+    for name in ("alpha", "beta", "lamda", "owl_lamda"):
+        value = getattr(a, name, None)
+        if value is not None and not value >= 0:
+            raise ValueError(f"--{name.replace('_', '-')} {value}: must be >= 0")
+    if not a.hyper_m > 0:
+        raise ValueError(f"--hyper-m {a.hyper_m}: must be > 0 (a multiple of mean(A))")
     sub = getattr(a, "sublayer", None)
     known = {d.rsplit(".", 1)[-1] for names in SUBLAYERS.values() for d in names}
     if sub is not None and sub not in known:
         raise ValueError(
-            f"--sublayer {sub!r} is not a sublayer of any supported model: {sorted(known)}"
+            f"--sublayer {sub}: not a sublayer of any supported model; choose from "
+            f"{', '.join(sorted(known))}"
         )
-    for path in (a.text, a.calib_text):
+    for option, path in (("--text", a.text), ("--calib-text", a.calib_text)):
         if path is not None and not Path(path).is_file():
-            raise FileNotFoundError(f"text file not found: {path}")
+            raise FileNotFoundError(f"{option} {path}: text file not found")
+        if path is not None and Path(path).stat().st_size == 0:
+            raise ValueError(f"{option} {path}: text file is empty")
+    if a.model is not None:
+        model = Path(a.model)
+        if not model.exists():
+            raise FileNotFoundError(f"--model {model}: model path does not exist")
+        if model.is_file() and model.suffix != ".gguf":
+            raise ValueError(f"--model {model}: a model is a .gguf file or a folder")
+    if not _DEVICE.fullmatch(a.device):
+        raise ValueError(f"--device {a.device}: expected cpu, cuda or cuda:N")
     if a.max_memory is not None and a.device_map is None:
         raise ValueError("--max-memory needs --device-map (it caps what each device may hold)")
     parse_max_memory(a.max_memory)  # a malformed cap fails here, not after hashing
+    check_out_path("--log", a.log, folder=False)
+    check_out_path("--cost-cache", a.cost_cache, folder=True)
+
+
+def check_options(a: argparse.Namespace, methods: Iterable[str] = ()) -> HwConfig:
+    """All checks that need no model (options, candidates, files), for a command running the
+    selection `methods` (default: --method); returns the hardware configuration."""
+    hw = named_config("--hw-config", a.hw_config)
+    check_common(a, hw.P)
+    if getattr(a, "mask", None) == "auto":
+        a.mask = full_speed_mask(hw)
+    if a.candidates is not None:
+        try:
+            validate_candidates(tuple(a.candidates), hw.P)
+        except ValueError as e:
+            raise ValueError(f"--candidates {candidates_text(a.candidates)}: {e}") from None
+    if hasattr(a, "pattern"):
+        check_pattern("--pattern", a.pattern, hw.P)
+    methods = tuple(methods) or ((a.method,) if hasattr(a, "method") else ())
+    for method in methods:
+        if method in ("flow", "owl", "measured"):
+            check_candidates(candidates_for(a, method, hw.P), a.target, hw.P, method)
+    if "measured" in methods and a.operating_point is not None:
+        op, cands = a.operating_point[0], candidates_for(a, "measured", hw.P)
+        if op not in cands:
+            raise ValueError(
+                f"--operating-point {candidates_text((op,))}: not among the measured "
+                f"candidates {candidates_text(cands)}"
+            )
+    tokens_max = min(KEEP_TOKENS, a.seqlen)
+    if not 1 <= getattr(a, "tokens", 1) <= tokens_max:
+        raise ValueError(f"--tokens {a.tokens}: must be in 1..{tokens_max}")
+    if getattr(a, "max_cout", 1) < 0:
+        raise ValueError(f"--max-cout {a.max_cout}: must be >= 0 (0: every output channel)")
+    return hw
 
 
 def flow_params(a: argparse.Namespace, **over: object) -> FlowParams:

@@ -13,12 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from flow.choices import MASK_MODES, METRICS
 from flow.sparsegpt import sparsegpt_prune, sparsegpt_prune_patterns
 from golden.masks import pair_shared_mask
-
-# "sparsegpt" also updates the kept weights (OBS reconstruction on the calibration Hessian).
-METRICS = ("wanda", "magnitude", "sparsegpt")
-MASK_MODES = ("standard", "pair-shared")
 
 
 @dataclass(frozen=True)

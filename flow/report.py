@@ -10,6 +10,8 @@ matplotlib.use("Agg")  # headless; set before pyplot is imported
 import matplotlib.pyplot as plt
 import numpy as np
 
+from golden.files import atomic_path
+
 
 def markdown_table(rows: list[dict]) -> str:
     """rows: {"method", "patterns", "sparsity", "param_sparsity", "zeros", "ppl"}."""
@@ -53,7 +55,8 @@ def plot_layers(selections: dict[str, list[dict]], path: Path, title: str) -> No
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=80)
     plt.close(fig)
 
 
@@ -375,5 +378,6 @@ def plot_eval(summary: dict, path: Path, title: str) -> None:
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90)
     plt.close(fig)

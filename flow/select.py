@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from golden.config import UnsupportedPattern, hw_pattern
 
@@ -78,7 +77,7 @@ def validate_candidates(candidates: tuple[Pattern, ...], P: int) -> None:
         try:
             hw_pattern(int(n), int(m), P)
         except UnsupportedPattern as e:
-            raise UnsupportedPattern(f"unsupported candidate {n}:{m}: {e}") from None
+            raise UnsupportedPattern(f"unsupported candidate {e}") from None
 
 
 def sparsity(p: Pattern) -> float:
@@ -97,6 +96,9 @@ def solve_assignment(
     If no assignment hits the target exactly, a first MILP finds the smallest reachable
     deviation and the second minimises the cost within it. Solver status is checked.
     """
+    # Imported here: the command line checks candidates with this module before scipy loads.
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     n_layers, n_cand = cost.shape
     if not 0.0 <= target < 1.0:
         raise InfeasibleTarget(f"target sparsity {target} must be in [0, 1)")

@@ -1,5 +1,7 @@
 """What every `python -m flow` command does around its own work: load the model and windows
-once the options have been checked, print a selection, write the JSON log."""
+once the options have been checked (flow.options, before torch), check the device and the
+windows against the text (after torch and the tokenizer, before the model), print a selection,
+write the JSON log."""
 
 from __future__ import annotations
 
@@ -12,22 +14,19 @@ from pathlib import Path
 
 import torch
 
-from flow.calibrate import KEEP_TOKENS
-from flow.data import Windows, make_windows
+from flow.choices import parse_max_memory
+from flow.data import Windows, check_calib_sets, make_windows
 from flow.export import code_version
 from flow.models import (
     LoadedModel,
     default_model_path,
     load_model,
     load_tokenizer,
-    parse_max_memory,
 )
-from flow.options import check_common, full_speed_mask
+from flow.options import check_options
 from flow.pipeline import Selection
-from flow.select import validate_candidates
 from golden.config import HwConfig
-
-REPO = Path(__file__).resolve().parent.parent
+from golden.files import write_atomic
 
 
 @dataclass
@@ -38,31 +37,35 @@ class Context:
     t0: float
 
 
-def check_options(a: argparse.Namespace) -> HwConfig:
-    """All checks that need no model (options, candidates, files)."""
-    hw = HwConfig.named(a.hw_config)
-    check_common(a, hw.P)
-    if getattr(a, "mask", None) == "auto":
-        a.mask = full_speed_mask(hw)
-    if a.candidates is not None:
-        validate_candidates(tuple(a.candidates), hw.P)
-    if getattr(a, "tokens", 1) < 1 or getattr(a, "tokens", 1) > min(KEEP_TOKENS, a.seqlen):
-        raise ValueError(f"--tokens must be in 1..{min(KEEP_TOKENS, a.seqlen)}")
-    if getattr(a, "max_cout", 1) < 0:
-        raise ValueError("--max-cout must be >= 0 (0: every output channel)")
-    return hw
+def check_device(a: argparse.Namespace) -> None:
+    """--device against this machine's torch (syntax was checked in flow.options)."""
+    device = torch.device(a.device)
+    if device.type == "cuda" or a.device_map is not None:
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if device.type == "cuda" and (device.index or 0) >= count:
+            raise ValueError(
+                f"--device {a.device}: this machine has {count} CUDA device(s) "
+                f"(torch {torch.__version__}); use --device cpu"
+                + (f" or cuda:0..{count - 1}" if count else "")
+            )
 
 
-def setup(a: argparse.Namespace, n_eval: int | None = None) -> Context:
+def setup(
+    a: argparse.Namespace, n_eval: int | None = None, calib_sets: tuple[int, ...] = ()
+) -> Context:
+    """Checks, tokenizer, windows (and `calib_sets`, every calibration set the command will
+    use, checked against them), then the model."""
     t0 = time.perf_counter()
     torch.set_num_threads(a.threads)
-    hw = check_options(a)  # fail before the slow load
+    hw = check_options(a)  # the command line already ran it; the API's callers may not have
+    check_device(a)
     # Texts are tokenised and their lengths checked before the (slow, large) model loads.
     tokenizer = load_tokenizer(a.model)
     n = a.eval_windows if n_eval is None else n_eval
     windows = make_windows(
         tokenizer, a.text, a.nsamples, a.seqlen, n, a.eval_start, a.calib_set, a.calib_text
     )
+    check_calib_sets(windows.spec, a.nsamples, calib_sets)
     print(f"loading model {a.model or default_model_path()} ...", flush=True)
     max_memory = parse_max_memory(a.max_memory)
     lm = load_model(a.model, a.device, a.device_map, a.dtype, max_memory, tokenizer)
@@ -107,8 +110,7 @@ def usage() -> dict[str, float]:
 
 
 def write_log(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=1, default=str))
+    write_atomic(path, json.dumps(payload, indent=1, default=str))
     print(f"log: {path}")
 
 
@@ -120,6 +122,6 @@ def base_log(ctx: Context, a: argparse.Namespace) -> dict:
         "dtype": weights_dtype(ctx.lm),
         "windows": ctx.windows.spec.as_dict(),
         "hw_config": ctx.hw.params(),
-        "args": {k: str(v) for k, v in vars(a).items() if k != "func"},
+        "args": {k: str(v) for k, v in vars(a).items() if k not in ("func", "check")},
         "code_version": code_version(),
     }

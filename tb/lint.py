@@ -9,7 +9,6 @@ code is non-zero and the tool messages are printed. Run ``python -m tb.lint --he
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import tempfile
@@ -17,10 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from golden.cli import OneLineParser, checked_configs
 from golden.config import HwConfig
 from tb.common.runner import RTL_DIR, load_configs
 from tb.ipcore import CORE
-from tb.toolchain import simulator_env
+from tb.toolchain import SIMULATORS, simulator_env
 
 # The waiver file and the core's sources and parameters: rtl/flexcim.core's lint target.
 (WAIVERS,) = (RTL_DIR / path for path in CORE.files("lint", "vlt", tool="verilator"))
@@ -138,16 +138,14 @@ def lint(configs: Sequence[str], tools: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m tb.lint", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--config", action="append", help=f"named configuration (default: {LINT_CONFIGS})"
     )
-    parser.add_argument(
-        "--tool", action="append", choices=("verilator", "icarus"), help="default: both"
-    )
+    parser.add_argument("--tool", action="append", choices=SIMULATORS, help="default: both")
     args = parser.parse_args(argv)
-    configs = args.config or list(LINT_CONFIGS)
-    tools = args.tool or ["verilator", "icarus"]
+    configs = checked_configs(args.config or list(LINT_CONFIGS), parser.prog, "--config")
+    tools = args.tool or list(SIMULATORS)
     failures = lint(configs, tools)
     for failure in failures:
         print(failure, file=sys.stderr)

@@ -11,7 +11,6 @@ rtl/ itself is never written.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
@@ -22,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from golden.cli import OneLineParser, checked_configs
 from tb.common.runner import ROOT, RTL_DIR
 
 
@@ -211,16 +211,21 @@ def run_all(names: list[str] | None = None, config: str = "small", seed: int = 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m tb.mutation", description=__doc__.splitlines()[0])
     parser.add_argument(
         "names", nargs="*", help=f"mutants (default all: {[m.name for m in MUTANTS]})"
     )
     parser.add_argument("--config", default="small")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.names) - {m.name for m in MUTANTS})
+    unknown = [name for name in args.names if name not in {m.name for m in MUTANTS}]
     if unknown:
-        parser.error(f"unknown mutant(s) {unknown}; choose from {[m.name for m in MUTANTS]}")
+        parser.error(
+            f"unknown mutant {unknown[0]}; choose from {', '.join(m.name for m in MUTANTS)}"
+        )
+    checked_configs([args.config], parser.prog, "--config")
+    if args.seed < 0:
+        parser.error(f"--seed {args.seed}: a seed is a non-negative integer")
     outcomes = run_all(args.names, args.config, args.seed)
     print("\n| mutant | what it breaks | config | result | first failing check | s |")
     print("|---|---|---|---|---|---|")

@@ -23,9 +23,18 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
-from golden.config import HwConfig, supported_patterns
-from golden.stimulus import Stimulus, StimulusError, load_stimulus, save_stimulus
+from golden.cli import OneLineParser, refuse
+from golden.config import ConfigError, HwConfig, check_config_names, supported_patterns
+from golden.files import write_atomic
+from golden.stimulus import (
+    Stimulus,
+    StimulusError,
+    load_stimulus,
+    read_header,
+    save_stimulus,
+)
 from tb import replay_compare as rc
 from tb.common.runner import ROOT
 from tb.fast.run import run_fast
@@ -175,13 +184,6 @@ def write_report(
     write_atomic(out / "replay.md", "\n".join(text))
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """A report is written whole or not at all (a later run never reads half a file)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 def replay_layers(
     stim_path: Path, stim: Stimulus, config: str, out: Path, workers: int, fresh: bool
 ) -> tuple[list[dict], list[str]]:
@@ -302,8 +304,28 @@ def replay(
     return total
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """Every option before anything builds: the configuration, workers, report folder, and the
+    stimulus file's header (format, version, every layer's pattern on that configuration;
+    load_stimulus checks the arrays when the replay reads them)."""
+    check_config_names([args.config], what="--config")
+    cfg = HwConfig.named(args.config)
+    if args.workers < 1:
+        raise ReplayError(f"--workers {args.workers}: at least 1 simulator process")
+    if args.out.exists() and not args.out.is_dir():
+        raise ReplayError(f"--out {args.out}: is a file, expected a folder")
+    if not args.stimulus.is_file():
+        raise ReplayError(
+            f"--stimulus {args.stimulus}: file not found: run `make replay` (it exports SmolLM2 "
+            "first) or pass --stimulus"
+        )
+    layers = [SimpleNamespace(**meta) for meta in read_header(args.stimulus)["layers"]]
+    check_supported(SimpleNamespace(layers=layers), cfg, args.config)  # type: ignore[arg-type]
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tb.replay", description=__doc__.split("\n")[0])
+    prog = "python -m tb.replay"
+    parser = OneLineParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument(
         "--config", default=DEFAULT_CONFIG, help=f"RTL configuration (default: {DEFAULT_CONFIG})"
     )
@@ -311,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         "--stimulus",
         type=Path,
         default=None,
-        help="stimulus .npz (default: build/stimulus-<config>/)",
+        help="stimulus .npz (default: build/stimulus-<config>/stimulus.npz)",
     )
     parser.add_argument(
         "--out", type=Path, default=None, help="report folder (default: build/replay/<config>)"
@@ -320,10 +342,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="ignore results of earlier runs")
     args = parser.parse_args(argv)
     try:
-        stim_path = (args.stimulus or default_stimulus(args.config)).resolve()
-        out = args.out or default_out(args.config)
-        total = replay(stim_path, args.config, out, args.workers, args.fresh)
-    except (ReplayError, StimulusError) as err:
+        args.stimulus = args.stimulus or default_stimulus(args.config)
+        args.out = args.out or default_out(args.config)
+        check_args(args)
+    except (ConfigError, StimulusError, ReplayError) as err:  # a bad option or file: refused
+        return refuse(prog, str(err))
+    try:
+        total = replay(args.stimulus.resolve(), args.config, args.out, args.workers, args.fresh)
+    except StimulusError as err:  # arrays behind a good header (load_stimulus checks them)
+        return refuse(prog, str(err))
+    except ReplayError as err:
         print(f"replay failed: {err}", file=sys.stderr)
         return 1
     bad = total["value_mismatches"] or total["cycle_mismatches"]

@@ -64,7 +64,7 @@ def test_rows_relate_to_todays_core() -> None:
         assert r["area_vs_today"] is None  # no area file given: no area, never an estimate
 
 
-def test_bad_inputs_are_named(tmp_path: Path) -> None:
+def test_bad_inputs_are_named(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(FileNotFoundError, match=r"no runs\.json"):
         read_eval(tmp_path)
     run = {"label": "uniform 2:4", "metric": "wanda", "mask": "standard", "ppl": 9.0}
@@ -73,5 +73,6 @@ def test_bad_inputs_are_named(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="no job passes"):
         read_eval(tmp_path)
-    with pytest.raises(FileNotFoundError, match="--area"):
+    with pytest.raises(SystemExit) as stop:  # refused before reading anything: one line, 2
         main(["--evals", str(tmp_path), "--area", str(tmp_path / "none.json")])
+    assert stop.value.code == 2 and "--area" in capsys.readouterr().err

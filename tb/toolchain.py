@@ -22,6 +22,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+# The simulators every runner takes (SIM=..., `make sim SIM=...`); the first is the default.
+SIMULATORS = ("verilator", "icarus")
 MIN_VERILATOR = (5, 36)
 PCH_FIX = "CFG_CXXFLAGS_PCH_I=-include"
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,33 +8,64 @@ import json
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flow.evaluate import perplexity
-from flow.options import add_common, flow_params
-from flow.pipeline import (
-    Selection,
-    collect_stats,
-    hm_key,
-    prune_model,
-    restore_weights,
-    select_flow,
-    select_owl,
-    select_uniform,
-    snapshot_weights,
-)
-from flow.prune import PrunePlan
-from flow.report import markdown_table, pattern_summary, plot_layers
-from flow.session import REPO, Context, setup, usage
+from flow.options import REPO, add_common, check_options, check_out_path, flow_params
+from flow.select import validate_candidates
+from golden.config import HwConfig
+from golden.files import write_atomic
+
+if TYPE_CHECKING:
+    from flow.pipeline import Selection
+    from flow.session import Context
+
+# The uniform baselines the analysis prunes besides FLOW's selections.
+UNIFORM = ((2, 4), (4, 8))
 
 
-def _floats(text: str) -> list[float]:
-    return [float(v) for v in text.split(",") if v.strip()]
+def _floats(option: str, text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(
+            f"{option} {text}: expected a comma list of numbers, e.g. 0.5,2,5"
+        ) from None
+    if any(not v > 0 for v in values):
+        raise ValueError(f"{option} {text}: every Hyper_m must be > 0")
+    return values
+
+
+def check_analyze(a: argparse.Namespace) -> HwConfig:
+    hw = check_options(a, methods=("flow", "owl"))
+    try:
+        validate_candidates(UNIFORM, hw.P)
+    except ValueError as e:
+        raise ValueError(f"--hw-config {a.hw_config}: the uniform baselines: {e}") from None
+    _floats("--hyper-m-sweep", a.hyper_m_sweep)
+    _floats("--sweep-ppl", a.sweep_ppl)
+    check_out_path("--out", a.out, folder=True)
+    return hw
 
 
 def run_experiment(ctx: Context, a: argparse.Namespace) -> None:
+    from flow.evaluate import perplexity
+    from flow.pipeline import (
+        collect_stats,
+        hm_key,
+        prune_model,
+        restore_weights,
+        select_flow,
+        select_owl,
+        select_uniform,
+        snapshot_weights,
+    )
+    from flow.prune import PrunePlan
+    from flow.report import pattern_summary, plot_layers
+    from flow.session import usage
+
     lm, win, out = ctx.lm, ctx.windows, a.out
-    out.mkdir(parents=True, exist_ok=True)
-    sweep, sweep_ppl = _floats(a.hyper_m_sweep), _floats(a.sweep_ppl)
+    sweep = _floats("--hyper-m-sweep", a.hyper_m_sweep)
+    sweep_ppl = _floats("--sweep-ppl", a.sweep_ppl)
     hms = sorted({a.hyper_m, *sweep, *sweep_ppl})
     stats = collect_stats(lm, win.calib, a.batch, hms, [a.hyper_m])
     P, C = ctx.hw.P, ctx.hw.C
@@ -45,8 +76,7 @@ def run_experiment(ctx: Context, a: argparse.Namespace) -> None:
         "FLOW (code M rule)": select_flow(stats, flow_params(a, m_rule="code"), P),
         "FLOW (reference locality)": select_flow(stats, flow_params(a, locality="reference"), P),
         "OWL-style": select_owl(stats, flow_params(a), a.owl_lamda, P),
-        "uniform 2:4": select_uniform(stats, (2, 4), P),
-        "uniform 4:8": select_uniform(stats, (4, 8), P),
+        **{f"uniform {n}:{m}": select_uniform(stats, (n, m), P) for n, m in UNIFORM},
     }
     for hm in hms:
         sels[f"FLOW Hyper_m={hm:g}"] = select_flow(stats, flow_params(a, hyper_m=hm), P)
@@ -80,7 +110,7 @@ def run_experiment(ctx: Context, a: argparse.Namespace) -> None:
         f"{max(s.outlier_ratio[hm_key(hm)] for s in stats):.3f}%)"
         for hm in hms
     ]
-    (out / "hyper_m_sweep.md").write_text("\n".join(sweep_lines) + "\n")
+    write_atomic(out / "hyper_m_sweep.md", "\n".join(sweep_lines) + "\n")
     print("\n".join(sweep_lines))
     snapshot = snapshot_weights(lm)
     t = time.perf_counter()
@@ -99,7 +129,7 @@ def run_experiment(ctx: Context, a: argparse.Namespace) -> None:
         "windows": win.spec.as_dict(),
         "model": lm.name,
         "model_identity": lm.identity,
-        "args": {k: str(v) for k, v in vars(a).items() if k != "func"},
+        "args": {k: str(v) for k, v in vars(a).items() if k not in ("func", "check")},
         "stats": [asdict(s) for s in stats],
         "selections": {k: v.as_dict() for k, v in sels.items()},
         "rows": rows,
@@ -129,16 +159,20 @@ def run_experiment(ctx: Context, a: argparse.Namespace) -> None:
 
 
 def _write(out: Path, payload: dict, rows: list[dict], spec: dict, a: argparse.Namespace) -> None:
-    (out / "results.json").write_text(json.dumps(payload, indent=1, default=str))
+    from flow.report import markdown_table
+
+    write_atomic(out / "results.json", json.dumps(payload, indent=1, default=str))
     head = (
         f"Perplexity on tokens {spec['eval_range']} of {spec['text_path']} "
         f"({a.eval_windows} windows x {spec['seqlen']}); calibration tokens "
         f"{spec['calib_range']} ({a.nsamples} x {spec['seqlen']}).\n\n"
     )
-    (out / "results.md").write_text(head + markdown_table(rows))
+    write_atomic(out / "results.md", head + markdown_table(rows))
 
 
 def cmd_analyze(a: argparse.Namespace) -> int:
+    from flow.session import setup
+
     run_experiment(setup(a), a)
     return 0
 
@@ -159,4 +193,4 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="extra Hyper_m values to prune and evaluate (comma list, may be empty)",
     )
     s.add_argument("--out", type=Path, default=REPO / "build/flow_analyze")
-    s.set_defaults(func=cmd_analyze)
+    s.set_defaults(func=cmd_analyze, check=check_analyze)

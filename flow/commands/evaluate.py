@@ -9,18 +9,26 @@ import json
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flow.data import make_windows
-from flow.evaluate import perplexity
-from flow.latency import LatencyTally
-from flow.methods import run_stats, select_method
-from flow.options import add_common, measured_candidates
-from flow.pipeline import Selection, prune_model, restore_weights, select_uniform, snapshot_weights
-from flow.prune import MASK_MODES, METRICS, PrunePlan
-from flow.report import eval_markdown, eval_summary, pattern_summary, plot_eval
+from flow.choices import MASK_MODES, METRICS
+from flow.options import (
+    REPO,
+    add_common,
+    candidates_for,
+    check_candidates,
+    check_options,
+    check_out_path,
+    measured_candidates,
+    named_config,
+)
 from flow.select import sparsity
-from flow.session import REPO, Context, setup, usage
 from golden.config import HwConfig, supported_patterns
+from golden.files import write_atomic
+
+if TYPE_CHECKING:
+    from flow.pipeline import Selection
+    from flow.session import Context
 
 EVAL_METHODS = ("uniform", "owl", "flow", "flow-code", "flow-anchored", "measured")
 
@@ -38,6 +46,9 @@ def uniform_patterns(target: float, P: int) -> list[tuple[int, int]]:
 def _selections(
     method: str, ctx: Context, a: argparse.Namespace, stats, metric: str, mask: str
 ) -> list[tuple[str, Selection]]:
+    from flow.methods import select_method
+    from flow.pipeline import select_uniform
+
     P = ctx.hw.P
     if method == "uniform":
         return [
@@ -93,28 +104,79 @@ def _run_key(a: argparse.Namespace, seed: int, metric: str, mask: str, label: st
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def cmd_eval(a: argparse.Namespace) -> int:
-    methods = [m.strip() for m in a.methods.split(",") if m.strip()]
-    metrics = [m.strip() for m in a.metrics.split(",") if m.strip()]
-    masks = [m.strip() for m in a.masks.split(",") if m.strip()]
-    for name, values, allowed in (
-        ("--methods", methods, EVAL_METHODS),
-        ("--metrics", metrics, METRICS),
-        ("--masks", masks, MASK_MODES),
-    ):
-        bad = [v for v in values if v not in allowed]
-        if bad or not values:
-            raise ValueError(f"{name}: {bad or 'empty'}; choose from {allowed}")
+def _names(option: str, text: str, allowed: tuple[str, ...]) -> list[str]:
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    bad = [v for v in values if v not in allowed]
+    if bad or not values:
+        raise ValueError(
+            f"{option} {text}: {bad[0] if bad else 'empty'} is not one of {', '.join(allowed)}"
+        )
+    return values
+
+
+# Eval methods by the candidates they choose from: --candidates, else FLOW's default set
+# (flow.options.candidates_for), or else every pattern the core runs (_selections' hw_set).
+_FLOW_SET = {"flow": "flow", "flow-code": "flow", "measured": "measured"}
+_HW_SET = ("owl", "flow-anchored")
+
+
+def check_eval(a: argparse.Namespace) -> HwConfig:
+    methods = _names("--methods", a.methods, EVAL_METHODS)
+    _names("--metrics", a.metrics, METRICS)
+    _names("--masks", a.masks, MASK_MODES)
+    hw = check_options(a, methods=[_FLOW_SET[m] for m in methods if m in _FLOW_SET])
+    for method in set(methods) & set(_HW_SET):
+        check_candidates(candidates_for(a, "measured", hw.P), a.target, hw.P, method)
     if a.seeds < 1:
-        raise ValueError(f"--seeds {a.seeds} must be >= 1")
+        raise ValueError(f"--seeds {a.seeds}: must be >= 1")
+    if a.first_seed < 0:
+        raise ValueError(f"--first-seed {a.first_seed}: must be >= 0")
+    if "uniform" in methods:
+        try:
+            uniform_patterns(a.target, hw.P)
+        except ValueError as e:
+            raise ValueError(f"--target {a.target} with --methods uniform: {e}") from None
+    named_config("--latency-config", a.latency_config)
+    check_out_path("--out", a.out, folder=True)
+    for folder in a.merge:
+        if not (Path(folder) / "runs.json").is_file():
+            raise FileNotFoundError(f"--merge {folder}: no runs.json there (a `flow eval` folder)")
+    return hw
+
+
+def _runs(path: Path) -> dict[str, dict]:
+    """The finished runs of an eval folder's runs.json (written whole: golden.files)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(
+            f"{path}: not a readable runs.json ({e}); remove it to start over"
+        ) from None
+
+
+def cmd_eval(a: argparse.Namespace) -> int:
+    from flow.data import make_windows
+    from flow.evaluate import perplexity
+    from flow.latency import LatencyTally
+    from flow.methods import run_stats
+    from flow.pipeline import prune_model, restore_weights, snapshot_weights
+    from flow.prune import PrunePlan
+    from flow.report import pattern_summary
+    from flow.session import setup, usage
+
+    check_eval(a)
+    methods = _names("--methods", a.methods, EVAL_METHODS)
+    metrics = _names("--metrics", a.metrics, METRICS)
+    masks = _names("--masks", a.masks, MASK_MODES)
     lat_cfg = HwConfig.named(a.latency_config)
     out: Path = a.out
-    out.mkdir(parents=True, exist_ok=True)
     runs_path = out / "runs.json"
-    done: dict[str, dict] = json.loads(runs_path.read_text()) if runs_path.is_file() else {}
+    done: dict[str, dict] = _runs(runs_path) if runs_path.is_file() else {}
     for folder in a.merge:  # runs of the same study made elsewhere (e.g. one process per pruner)
-        done |= json.loads((Path(folder) / "runs.json").read_text())
-    ctx = setup(a)  # calibration set a.calib_set; seeds below re-cut the windows
+        done |= _runs(Path(folder) / "runs.json")
+    seeds = tuple(range(a.first_seed, a.first_seed + a.seeds))
+    # Calibration set a.calib_set; the seeds below re-cut the windows, each checked here first.
+    ctx = setup(a, calib_sets=seeds)
     lm = ctx.lm
     snapshot = snapshot_weights(lm)
     eval_range = ctx.windows.spec.eval_range
@@ -132,7 +194,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
         }
         done["dense"] = dense
         rows = [dense]
-    for seed in range(a.first_seed, a.first_seed + a.seeds):
+    for seed in seeds:
         win = make_windows(
             lm.tokenizer,
             a.text,
@@ -143,11 +205,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
             seed,
             a.calib_text,
         )
-        if win.spec.eval_range != eval_range:
-            raise ValueError(
-                f"calibration set {seed} reaches the evaluation windows "
-                f"{eval_range}: lower --nsamples or --seeds, or raise --eval-start"
-            )
+        assert win.spec.eval_range == eval_range  # setup's check_calib_sets saw to it
         sctx = replace(ctx, windows=win)
         stats = None
         for metric in metrics:
@@ -184,14 +242,14 @@ def cmd_eval(a: argparse.Namespace) -> int:
                             "seconds": time.perf_counter() - t,
                             "selection": sel.as_dict(),
                         }
-                        runs_path.write_text(json.dumps(done, indent=1, default=str))
+                        write_atomic(runs_path, json.dumps(done, indent=1, default=str))
                         print(
                             f"seed {seed} {metric}/{mask} {label}: ppl {ppl:.3f} "
                             f"({done[key]['seconds']:.0f} s)",
                             flush=True,
                         )
     meta = {
-        "args": {k: str(v) for k, v in vars(a).items() if k != "func"},
+        "args": {k: str(v) for k, v in vars(a).items() if k not in ("func", "check")},
         "windows": ctx.windows.spec.as_dict(),
         "eval_range": eval_range,
         "model": lm.name,
@@ -204,13 +262,21 @@ def cmd_eval(a: argparse.Namespace) -> int:
 
 def write_report(out: Path, runs: list[dict], target: float, meta: dict) -> None:
     """results.json (summary + meta), results.md and eval.png in `out`."""
+    from flow.report import eval_markdown, eval_summary, plot_eval
+
     summary = eval_summary(runs, target)
     payload = {**meta, "summary": summary}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(payload, indent=1, default=str))
-    (out / "results.md").write_text(eval_markdown(summary, payload))
+    write_atomic(out / "results.json", json.dumps(payload, indent=1, default=str))
+    write_atomic(out / "results.md", eval_markdown(summary, payload))
     plot_eval(summary, out / "eval.png", f"{meta['model']} at {target:.3f} mean sparsity")
     print((out / "results.md").read_text())
+
+
+def check_report(a: argparse.Namespace) -> None:
+    check_out_path("--out", a.out, folder=True)
+    for folder in a.folders:
+        if not (Path(folder) / "runs.json").is_file():
+            raise FileNotFoundError(f"{folder}: no runs.json there (a `flow eval` folder)")
 
 
 def cmd_report(a: argparse.Namespace) -> int:
@@ -221,7 +287,7 @@ def cmd_report(a: argparse.Namespace) -> int:
         path = Path(folder) / "runs.json"
         if not path.is_file():
             raise FileNotFoundError(f"no runs.json in {folder}")
-        runs |= json.loads(path.read_text())
+        runs |= _runs(path)
         res = Path(folder) / "results.json"
         if meta is None and res.is_file():
             meta = json.loads(res.read_text())
@@ -272,8 +338,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=[],
         help="output folders of other `flow eval` runs of this study to include",
     )
-    s.set_defaults(func=cmd_eval)
+    s.set_defaults(func=cmd_eval, check=check_eval)
     r = sub.add_parser("report", help="merge `flow eval` folders of one study into one report")
     r.add_argument("folders", nargs="+", type=Path, help="eval output folders (runs.json)")
     r.add_argument("--out", type=Path, required=True, help="folder for the merged report")
-    r.set_defaults(func=cmd_report)
+    r.set_defaults(func=cmd_report, check=check_report)

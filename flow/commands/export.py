@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import argparse
 import resource
-import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 from flow.commands.select import add_method
-from flow.data import texts_sha256
-from flow.evaluate import perplexity
-from flow.export import build_stimulus, cache_key, cached, code_version
-from flow.methods import cost_table, run_stats, select_method
-from flow.models import default_model_path, model_identity
-from flow.options import add_common, add_pruner, candidates_text
-from flow.pipeline import ExportCapture, prune_model
-from flow.prune import PrunePlan
-from flow.session import REPO, base_log, check_options, print_selection, setup, usage, write_log
-from golden.stimulus import save_stimulus
+from flow.options import (
+    REPO,
+    add_common,
+    add_pruner,
+    candidates_text,
+    check_options,
+    check_out_path,
+)
+from golden.config import HwConfig
+from golden.files import copy_atomic
 
 # Every option that changes what the export contains (the cache key).
 _KEYED = (
@@ -63,7 +62,22 @@ def export_options(a: argparse.Namespace) -> dict:
     return opts
 
 
+def check_export(a: argparse.Namespace) -> HwConfig:
+    check_out_path("--out-dir", a.out_dir, folder=True)
+    return check_options(a)
+
+
 def cmd_export(a: argparse.Namespace) -> int:
+    from flow.data import texts_sha256
+    from flow.evaluate import perplexity
+    from flow.export import build_stimulus, cache_key, cached, code_version
+    from flow.methods import cost_table, run_stats, select_method
+    from flow.models import default_model_path, model_identity
+    from flow.pipeline import ExportCapture, prune_model
+    from flow.prune import PrunePlan
+    from flow.session import base_log, print_selection, setup, usage, write_log
+    from golden.stimulus import save_stimulus
+
     t0 = time.perf_counter()
     check_options(a)  # everything that needs no model, before hashing or loading
     model_path = Path(a.model) if a.model else default_model_path()
@@ -78,7 +92,7 @@ def cmd_export(a: argparse.Namespace) -> int:
     if not a.force:
         ok, why = cached(target)
         if ok:
-            shutil.copyfile(target, latest)
+            copy_atomic(target, latest)
             print(f"cache hit: reusing {target} (key {key[:12]}); copied to {latest}")
             return 0
         if why:
@@ -119,7 +133,7 @@ def cmd_export(a: argparse.Namespace) -> int:
     }
     stim = build_stimulus(ctx.lm.name, capture, stats, sel, source)
     save_stimulus(target, stim)
-    shutil.copyfile(target, latest)
+    copy_atomic(target, latest)
     size = target.stat().st_size
     seconds = time.perf_counter() - t0
     stages["export"] = seconds - sum(stages.values())
@@ -164,4 +178,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--tokens", type=int, default=8, help="activation vectors per layer (8)")
     s.add_argument("--out-dir", type=Path, default=REPO / "build/stimulus")
     s.add_argument("--force", action="store_true", help="ignore the cache")
-    s.set_defaults(func=cmd_export)
+    s.set_defaults(func=cmd_export, check=check_export)

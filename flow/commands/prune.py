@@ -8,15 +8,23 @@ from dataclasses import asdict
 from pathlib import Path
 
 from flow.commands.select import add_method
-from flow.evaluate import perplexity
-from flow.methods import run_stats, select_method
-from flow.options import add_common, add_pruner
-from flow.pipeline import prune_model
-from flow.prune import PrunePlan
-from flow.session import REPO, base_log, print_selection, setup, usage, write_log
+from flow.options import REPO, add_common, add_pruner, check_options, check_out_path
+from golden.config import HwConfig
+from golden.files import atomic_path
+
+
+def check_prune(a: argparse.Namespace) -> HwConfig:
+    check_out_path("--save", a.save, folder=True)
+    return check_options(a)
 
 
 def cmd_prune(a: argparse.Namespace) -> int:
+    from flow.evaluate import perplexity
+    from flow.methods import run_stats, select_method
+    from flow.pipeline import prune_model
+    from flow.prune import PrunePlan
+    from flow.session import base_log, print_selection, setup, usage, write_log
+
     ctx = setup(a)
     stats = None if a.method == "measured" else run_stats(ctx, a)
     sel = select_method(a.method, ctx, a, stats, a.metric, a.mask)
@@ -29,8 +37,9 @@ def cmd_prune(a: argparse.Namespace) -> int:
         ppl = perplexity(ctx.lm, ctx.windows.eval, a.batch)
         print(f"perplexity on evaluation tokens {ctx.windows.spec.eval_range}: {ppl:.3f}")
     if a.save:
-        ctx.lm.model.save_pretrained(a.save)
-        ctx.lm.tokenizer.save_pretrained(a.save)
+        with atomic_path(a.save) as folder:  # a model folder is whole or absent
+            ctx.lm.model.save_pretrained(folder)
+            ctx.lm.tokenizer.save_pretrained(folder)
         print(f"saved pruned model to {a.save}")
     log = base_log(ctx, a) | {
         "stats": [asdict(s) for s in stats or []],
@@ -51,4 +60,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_method(s, "flow")
     add_pruner(s)
     s.add_argument("--save", type=Path, default=None, help="save the pruned model here")
-    s.set_defaults(func=cmd_prune)
+    s.set_defaults(func=cmd_prune, check=check_prune)

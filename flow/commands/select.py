@@ -1,4 +1,7 @@
-"""`python -m flow select`: a selection (FLOW, OWL-style or measured cost), printed and logged."""
+"""`python -m flow select`: a selection (FLOW, OWL-style or measured cost), printed and logged.
+
+Like every command module: the parser and the checks import no torch; the command imports the
+heavy modules when it runs, after flow.cli has run its checks."""
 
 from __future__ import annotations
 
@@ -6,9 +9,8 @@ import argparse
 import time
 from dataclasses import asdict
 
-from flow.methods import run_stats, select_method
-from flow.options import METHODS, add_common, add_pruner
-from flow.session import REPO, base_log, print_selection, setup, usage, write_log
+from flow.choices import METHODS
+from flow.options import REPO, add_common, add_pruner, check_options
 
 
 def add_method(p: argparse.ArgumentParser, default: str) -> None:
@@ -23,6 +25,9 @@ def add_method(p: argparse.ArgumentParser, default: str) -> None:
 
 
 def cmd_select(a: argparse.Namespace) -> int:
+    from flow.methods import run_stats, select_method
+    from flow.session import base_log, print_selection, setup, usage, write_log
+
     ctx = setup(a, n_eval=0)
     stats = None if a.method == "measured" else run_stats(ctx, a)
     sel = select_method(a.method, ctx, a, stats, a.metric, a.mask)
@@ -42,4 +47,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_common(s, 0)
     add_method(s, "flow")
     add_pruner(s)
-    s.set_defaults(func=cmd_select)
+    s.set_defaults(func=cmd_select, check=check_options)

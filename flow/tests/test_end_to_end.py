@@ -160,7 +160,7 @@ def test_bad_text_and_options(tiny_model_dir: Path, tmp_path: Path, capsys) -> N
     assert main(["select", *base, "--text", str(text), "--candidates", "2:4,3:8"]) == 2
     assert "unsupported candidate 3:8" in capsys.readouterr().err
     assert main(["select", *base, "--text", str(text), "--target", "0.95"]) == 2
-    assert "outside the reachable range" in capsys.readouterr().err
+    assert "--target 0.95: outside the sparsity range" in capsys.readouterr().err
 
 
 def test_unsupported_architecture(tmp_path: Path) -> None:
@@ -176,7 +176,7 @@ def test_options_fail_before_the_model_loads(
 ) -> None:
     base = _common(tiny_model_dir, text_file)
     for bad, message in (
-        (["--target", "1.5"], "--target 1.5 must be in [0, 1)"),
+        (["--target", "1.5"], "--target 1.5: must be in [0, 1)"),
         (["--probe-windows", "9"], "--probe-windows 9"),
         (["--calib-set", "-1"], "--calib-set -1"),
     ):
@@ -186,7 +186,7 @@ def test_options_fail_before_the_model_loads(
     export = ["export", *base, "--out-dir", str(tmp_path), "--sublayer", "qq_proj"]
     assert main(export) == 2
     out = capsys.readouterr()
-    assert "--sublayer 'qq_proj'" in out.err and "loading model" not in out.out
+    assert "--sublayer qq_proj: not a sublayer" in out.err and "loading model" not in out.out
     with pytest.raises(SystemExit):
         main(["select", *base, "--candidates", "abc"])
     assert "bad candidate 'abc': expected N:M" in capsys.readouterr().err

@@ -13,6 +13,7 @@ import torch
 from accelerate import cpu_offload
 
 from flow.calibrate import run_sequential
+from flow.choices import parse_max_memory
 from flow.cli import main
 from flow.data import make_windows
 from flow.models import (
@@ -20,7 +21,6 @@ from flow.models import (
     execution_device,
     file_sha256,
     load_model,
-    parse_max_memory,
     resolve_dtype,
     stored_weight,
     sublayer_weights,

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from flow.data import DEFAULT_TEXT, make_windows
+from flow.choices import DEFAULT_TEXT
+from flow.data import make_windows
 from flow.models import decoder_blocks, default_model_path, load_model
 from flow.pipeline import collect_stats, select_flow
 from flow.select import FlowParams

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+import yaml
 
 from golden.config import (
+    CONFIG_FILE,
+    ConfigError,
     HwConfig,
     UnsupportedPattern,
     csr_error_code,
     hw_pattern,
+    read_config_table,
     supported_patterns,
 )
 
@@ -58,8 +65,41 @@ def test_bad_config_rejected(kwargs: dict) -> None:
 def test_named_configs_load() -> None:
     assert HwConfig.named("default") == HwConfig()
     assert HwConfig.named("paper") == HwConfig(P=4, R=32, C=32, MAX_TOK=16)
-    with pytest.raises(KeyError, match="no configuration"):
+    with pytest.raises(KeyError, match=r"'nope' is not in flexcim\.yaml; choose from tiny, ") as e:
         HwConfig.named("nope")
+    assert str(e.value).startswith("configuration 'nope'")  # no KeyError repr quotes
+
+
+def test_config_file_reader_agrees_with_yaml() -> None:
+    """The standard-library reader of configs/flexcim.yaml sees what a YAML parser sees."""
+    assert read_config_table() == yaml.safe_load(CONFIG_FILE.read_text())
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("bad: {P: 3, R: 4, C: 4}", "configuration bad: P=3: must be a power of two"),
+        ("bad: {P: 4, R: 12, C: 4}", "configuration bad: R=12: must be a power of two"),
+        ("bad: {P: 4, R: 4, C: 0}", "configuration bad: C=0: must be in 1..255"),
+        ("bad: {P: 4, R: 4, C: 4, G: 3}", "G=3: must divide C=4"),
+        ("bad: {P: 4, R: 4, C: 4, RPB: 3}", "RPB=3: must divide R=4"),
+        ("bad: {P: 4, R: 4, C: 4, WB: 9}", "WB=9: must be in 2..8"),
+        ("bad: {P: 4, R: 4, C: 4, ACC: 8}", "ACC=8: must be in 20..64"),
+        ("bad: {P: 4, R: 4, C: 4, Q: 1}", "parameter Q is not one of P, R, C"),
+        ("bad: {P: 4, P: 4}", "parameter P is given twice"),
+        ("bad: {P: four}", "expected KEY: integer, got 'P: four'"),
+        ("bad: [4, 4]", "expected `name: {KEY: integer, ...}`"),
+        ("tiny: {P: 2}", "configuration 'tiny' is defined twice"),
+    ],
+)
+def test_config_file_errors_name_the_line(tmp_path: Path, line: str, words: str) -> None:
+    """Every entry is checked wherever the file is read (a broken one stops every name)."""
+    path = tmp_path / "flexcim.yaml"
+    text = CONFIG_FILE.read_text() + line + "  # added\n"
+    path.write_text(text)
+    number = len(text.splitlines())
+    with pytest.raises(ConfigError, match=f"{path}:{number}: .*{re.escape(words)}"):
+        HwConfig.named("tiny", path)
 
 
 def test_hw_pattern_rules() -> None:

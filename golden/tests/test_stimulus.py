@@ -5,10 +5,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from golden.nm_format import check_nm
 from golden.stimulus import (
@@ -194,3 +199,141 @@ def test_saved_file_mode_follows_umask(tmp_path: Path) -> None:
     finally:
         os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+# --- corrupted files, generated: the reader refuses each cleanly (issue 20) --------------------
+# Every corruption below must end in a StimulusError naming the file (never another exception, a
+# traceback or a hang), or, for a flipped byte that only touches zip metadata the reader never
+# uses (a timestamp, an attribute), in the original stimulus, unchanged.
+
+_GOOD = synthetic_stimulus(np.random.default_rng(5), [(2, 4), (1, 8)], cout=6, k=16, tokens=2)
+
+
+@dataclasses.dataclass(frozen=True)
+class _File:
+    path: Path  # where each corrupted copy is written
+    data: bytes = dataclasses.field(repr=False)  # the good file's bytes
+
+
+@pytest.fixture(scope="module")
+def good_file(tmp_path_factory: pytest.TempPathFactory) -> _File:
+    folder = tmp_path_factory.mktemp("corrupt")
+    save_stimulus(folder / "good.npz", _GOOD)
+    return _File(folder / "c.npz", (folder / "good.npz").read_bytes())
+
+
+@contextmanager
+def _limit(seconds: int) -> Iterator[None]:
+    """Fail instead of hanging: SIGALRM after `seconds`."""
+
+    def stop(_sig: int, _frame: object) -> None:
+        raise TimeoutError(f"load_stimulus still running after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _same(a: Stimulus, b: Stimulus) -> bool:
+    return (a.model, a.source) == (b.model, b.source) and all(
+        (x.name, x.n, x.m, x.act_scale) == (y.name, y.n, y.m, y.act_scale)
+        and all(np.array_equal(getattr(x, f), getattr(y, f)) for f in ("weight", "mask", "act"))
+        for x, y in zip(a.layers, b.layers, strict=True)
+    )
+
+
+def _refused_or_intact(path: Path, data: bytes) -> str:
+    path.write_bytes(data)
+    with _limit(10):
+        try:
+            back = load_stimulus(path)
+        except StimulusError as e:
+            assert str(path) in str(e), e
+            return "refused"
+    assert _same(back, _GOOD), "a corrupted file loaded as a different stimulus"
+    return "intact"
+
+
+_SETTINGS = settings(deadline=None, max_examples=150, derandomize=True)
+
+
+@_SETTINGS
+@given(cut=st.floats(0.0, 1.0, exclude_max=True))
+def test_truncated_file_is_refused(good_file: _File, cut: float) -> None:
+    path, data = good_file.path, good_file.data
+    assert _refused_or_intact(path, data[: int(cut * len(data))]) == "refused"
+
+
+@_SETTINGS
+@given(flips=st.lists(st.tuples(st.floats(0.0, 1.0, exclude_max=True), st.integers(1, 255)),
+                      min_size=1, max_size=4))  # fmt: skip
+def test_flipped_bytes_are_refused_or_harmless(
+    good_file: _File, flips: list[tuple[float, int]]
+) -> None:
+    path, data = good_file.path, good_file.data
+    out = bytearray(data)
+    for where, mask in flips:
+        out[int(where * len(out))] ^= mask
+    _refused_or_intact(path, bytes(out))
+
+
+def _header_of(data: bytes, path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    path.write_bytes(data)
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    return json.loads(str(arrays.pop("header")[()])), arrays
+
+
+def _write(path: Path, header: dict, arrays: dict[str, np.ndarray]) -> bytes:
+    with path.open("wb") as f:
+        np.savez(f, header=np.array(json.dumps(header)), **arrays)
+    return path.read_bytes()
+
+
+_NOT_ONE = st.one_of(
+    st.integers().filter(lambda v: v != 1),
+    st.just(True),
+    st.just(1.0),
+    st.just("1"),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@_SETTINGS
+@given(version=_NOT_ONE)
+def test_wrong_version_is_refused(good_file: _File, version: object) -> None:
+    path, data = good_file.path, good_file.data
+    header, arrays = _header_of(data, path)
+    assert (
+        _refused_or_intact(path, _write(path, {**header, "version": version}, arrays)) == "refused"
+    )
+
+
+@_SETTINGS
+@given(
+    layer=st.integers(0, 1),
+    what=st.sampled_from(["weight", "scale", "mask", "act", "act_scale", "shape", "tokens"]),
+    shape=st.lists(st.integers(0, 20), min_size=0, max_size=3),
+)
+def test_shapes_that_disagree_are_refused(
+    good_file: _File, layer: int, what: str, shape: list[int]
+) -> None:
+    """An array of another shape than the header and the other arrays say, or a header whose
+    shape / tokens disagree with the arrays."""
+    path, data = good_file.path, good_file.data
+    header, arrays = _header_of(data, path)
+    if what in ("shape", "tokens"):
+        entry = header["layers"][layer]
+        value = shape if what == "shape" else (shape[0] if shape else 0)
+        assume(value != entry[what])
+        header["layers"][layer] = {**entry, what: value}
+    else:
+        old = arrays[f"L{layer}_{what}"]
+        assume(tuple(shape) != old.shape)
+        arrays[f"L{layer}_{what}"] = np.zeros(shape, old.dtype)
+    assert _refused_or_intact(path, _write(path, header, arrays)) == "refused"

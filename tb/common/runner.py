@@ -18,32 +18,28 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from xml.etree import ElementTree
 
-import yaml
 from cocotb_tools.check_results import get_results
 from cocotb_tools.runner import Runner, Verilator, get_runner
 
+from golden.config import CONFIG_FILE, read_config_table
 from tb.ipcore import CORE
+from tb.settings import check_configs, check_sim, check_waves
 from tb.toolchain import ROOT, apply_simulator_env, sim_build_root
 
 RTL_DIR = ROOT / "rtl"
-CONFIG_FILE = ROOT / "configs" / "flexcim.yaml"
 # Every module of the core, in dependency order (the package first: Icarus needs it compiled
 # before any module imports it). Their one home is rtl/flexcim.core (tb.ipcore).
 CORE_MODULES = CORE.modules("default")
 
 
 def current_sim() -> str:
-    """Simulator chosen by the SIM environment variable (default verilator)."""
-    return os.environ.get("SIM", "verilator")
+    """Simulator chosen by the SIM environment variable (default verilator), checked."""
+    return check_sim(os.environ.get("SIM", "verilator"))
 
 
 def load_configs(path: Path = CONFIG_FILE) -> dict[str, dict[str, int]]:
-    """Named RTL configurations from configs/flexcim.yaml."""
-    with path.open() as handle:
-        data = yaml.safe_load(handle)
-    return {
-        name: {key: int(value) for key, value in params.items()} for name, params in data.items()
-    }
+    """Named RTL configurations from configs/flexcim.yaml (each checked, golden.config)."""
+    return read_config_table(path)
 
 
 def rtl_dir() -> Path:
@@ -193,25 +189,12 @@ def _runner(sim: str) -> Runner:
     return PortsOnlyVerilator() if sim == "verilator" else get_runner(sim)
 
 
-class ConfigSelectionError(ValueError):
-    """CONFIG / CORE_CONFIGS names a configuration that does not exist."""
-
-
 def selected_configs(available: Sequence[str]) -> list[str]:
     """The configurations to run: CONFIG=a,b (`make sim CONFIG=tiny`) or CORE_CONFIGS=a,b,
-    kept in the order of `available`; unset means all of them. Unknown names raise."""
-    names = [
-        n
-        for n in (os.environ.get("CONFIG") or os.environ.get("CORE_CONFIGS") or "").split(",")
-        if n
-    ]
-    known = load_configs()
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ConfigSelectionError(
-            f"unknown configuration(s) {unknown}: choose from {sorted(known)} "
-            f"(configs/flexcim.yaml)"
-        )
+    kept in the order of `available`; unset means all of them. Unknown names raise
+    tb.settings.SettingError."""
+    var = "CONFIG" if os.environ.get("CONFIG") else "CORE_CONFIGS"
+    names = check_configs(os.environ.get(var, ""), var)
     return [c for c in available if not names or c in names]
 
 
@@ -295,7 +278,7 @@ def run_cocotb(
     """
     sim = sim or current_sim()
     apply_simulator_env(sim)
-    waves = os.environ.get("WAVES", "0") == "1"
+    waves = check_waves(os.environ.get("WAVES", "0"))
     build_tag = f"{tag}-cov" if coverage else tag
     build_dir = build_dir_for(sim, toplevel, build_tag)
     build_args = verilator_build_args(coverage) if sim == "verilator" else ["-g2012"]
@@ -334,10 +317,17 @@ def run_cocotb(
         if not fresh():
             fcntl.flock(lock, fcntl.LOCK_EX)  # not atomic: check again once exclusive
             if not fresh():
-                stamp.unlink(missing_ok=True)
                 if sim == "verilator":
                     build_dir.mkdir(parents=True, exist_ok=True)
                     control.write_text(text)
+                digest = _build_digest(
+                    sim, toplevel, sources, includes or [], parameters, build_args, waves
+                )
+                # The stamp goes before a build and comes back after it: a build that was
+                # interrupted (or failed) is never trusted. Icarus' runner trusts any sim.vvp
+                # newer than the sources, so without a stamp it must rebuild from scratch.
+                built = stamp.is_file() and stamp.read_text() == digest
+                stamp.unlink(missing_ok=True)
                 runner.build(
                     sources=sources,
                     includes=list(includes or []),
@@ -347,9 +337,7 @@ def run_cocotb(
                     build_args=build_args,
                     timescale=("1ns", "1ps"),
                     waves=waves,
-                )
-                digest = _build_digest(
-                    sim, toplevel, sources, includes or [], parameters, build_args, waves
+                    always=sim != "verilator" and not built,
                 )
                 stamp.write_text(digest)
             fcntl.flock(lock, fcntl.LOCK_SH)

@@ -1,0 +1,66 @@
+"""The names and small formats of `python -m flow`'s options, with the standard library only, so
+the command line is parsed and checked before torch is imported (flow.options), and the Makefile
+checks REPLAY_METHOD before the bootstrap (scripts/check_make_vars.py).
+
+Every module that acts on one of these names imports it from here.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+# Selection methods of select / prune / export (flow.methods.select_method).
+METHODS = ("flow", "owl", "uniform", "measured")
+# Pruners; "sparsegpt" also updates the kept weights (OBS reconstruction on the calibration
+# Hessian). Mask kinds: standard N:M, or pair-shared (legal for the core's shared select).
+METRICS = ("wanda", "magnitude", "sparsegpt")
+MASK_MODES = ("standard", "pair-shared")
+# Weights' dtype; auto: float32 on the CPU, bfloat16 on a GPU (flow.models.resolve_dtype).
+DTYPE_NAMES = ("auto", "float32", "bfloat16", "float16")
+# accelerate's placement strategies for --device-map.
+DEVICE_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")
+# Linear sublayers per block, in the order their weights are flattened for the statistics.
+SUBLAYERS: dict[str, tuple[str, ...]] = {
+    "opt": (
+        "self_attn.q_proj",
+        "self_attn.k_proj",
+        "self_attn.v_proj",
+        "self_attn.out_proj",
+        "fc1",
+        "fc2",
+    ),
+    "llama": (
+        "self_attn.q_proj",
+        "self_attn.k_proj",
+        "self_attn.v_proj",
+        "self_attn.o_proj",
+        "mlp.gate_proj",
+        "mlp.up_proj",
+        "mlp.down_proj",
+    ),
+}
+# How many input vectors per sublayer are kept from the first window (for the export).
+KEEP_TOKENS = 64
+# Relative to the repository root; the corpus stays outside the repo (licence, size).
+DEFAULT_TEXT = Path(__file__).resolve().parent.parent.parent / (
+    "shared/data/wikitext-2-raw-v1/wiki.test.raw"
+)
+# A device's memory cap as accelerate reads it: a number and KB, KiB, MB, MiB, GB or GiB.
+_AMOUNT = re.compile(r"\d+(\.\d+)?[KMG]i?B", re.IGNORECASE)
+
+
+def parse_max_memory(text: str | None) -> dict[int | str, str] | None:
+    """'0=20GiB,cpu=60GiB' -> {0: '20GiB', 'cpu': '60GiB'} (accelerate's max_memory)."""
+    if not text:
+        return None
+    out: dict[int | str, str] = {}
+    for item in text.split(","):
+        key, sep, amount = (part.strip() for part in item.strip().partition("="))
+        if not sep or not (key.isdigit() or key == "cpu") or not _AMOUNT.fullmatch(amount):
+            raise ValueError(
+                f"bad --max-memory item {item.strip()!r}: expected DEVICE=AMOUNT with DEVICE a "
+                "GPU index or cpu and AMOUNT like 20GiB, e.g. 0=20GiB,cpu=60GiB"
+            )
+        out[int(key) if key.isdigit() else key] = amount
+    return out
