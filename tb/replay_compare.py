@@ -286,6 +286,8 @@ def plot(rows: list[dict], path: Path, title: str) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
+    if all(r["ppl"] is None for r in rows):  # no perplexity to plot (e.g. a synthetic stimulus)
+        return False
     fig, ax = plt.subplots(figsize=(8, 5.5))
     markers = "os^vD<>ph"
     for i, r in enumerate(rows):

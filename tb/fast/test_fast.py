@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from golden.config import HwConfig, supported_patterns
+from golden.cycle_model import dense_dcim_cycles
 from golden.stimulus import load_stimulus, save_stimulus, synthetic_stimulus
 from tb.common.runner import core_sources, load_configs, selected_configs
 from tb.core.run import PAPER_CONFIGS
@@ -99,6 +100,13 @@ def test_replay_driver_runs_every_layer_and_resumes(tmp_path: Path) -> None:
     report = json.loads((out / "replay.json").read_text())
     assert [r["layer"] for r in report["layers"]] == [ly.name for ly in layers]
     assert all(layer.name in (out / "replay.md").read_text() for layer in layers)
+    # The dense and fixed-pattern alternatives ran as RTL jobs too; composed, they equal the
+    # cycle model's baseline formulas for every layer.
+    cfg = HwConfig.named("small")
+    rows = {(r["hardware"], r["model"]): r["cycles"] for r in report["comparison"]["rows"]}
+    dense = sum(dense_dcim_cycles(*ly.mask.shape, ly.act.shape[0], cfg).total for ly in layers)
+    assert rows[("dense DCiM", "dense")] == dense
+    assert rows[("FlexCiM", next(m for h, m in rows if h == "FlexCiM"))] == total["rtl_cycles"]
     again = replay(stim_path, "small", out, workers=2)  # everything done: nothing reruns
     assert again["jobs"] == total["jobs"] and again["wall_s_this_run"] < total["wall_s_this_run"]
 
