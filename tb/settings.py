@@ -1,5 +1,5 @@
 """The environment a cocotb run reads, and its legal values: SIM, CONFIG / CORE_CONFIGS,
-COCOTB_RANDOM_SEED (`make sim SEED=...`), WAVES.
+COCOTB_RANDOM_SEED (`make sim SEED=...`), WAVES, STIMULUS (a stimulus file to replay).
 
 Standard library (and golden.config) only: scripts/check_make_vars.py runs these checks with
 the system Python before the bootstrap, tb/conftest.py before pytest collects anything, and the
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from golden.config import ConfigError, check_config_names
 from tb.toolchain import SIMULATORS
@@ -50,6 +51,18 @@ def check_waves(value: str, name: str = "WAVES") -> bool:
     return value == "1"
 
 
+def check_stimulus(value: str, name: str = "STIMULUS") -> None:
+    """An existing stimulus file whose header reads (the arrays are checked when it loads)."""
+    from golden.stimulus import StimulusError, read_header  # numpy: not for the Makefile check
+
+    if not Path(value).expanduser().is_file():
+        raise SettingError(f"{name}={value}: no such file")
+    try:
+        read_header(Path(value).expanduser())
+    except StimulusError as e:
+        raise SettingError(f"{name}={value}: {e}") from None
+
+
 def check_environment(env: Mapping[str, str] | None = None) -> None:
     """Every run setting present in `env` (default: this process's environment)."""
     env = os.environ if env is None else env
@@ -59,3 +72,5 @@ def check_environment(env: Mapping[str, str] | None = None) -> None:
         check_configs(env.get(name, ""), name)
     check_seed(env.get("COCOTB_RANDOM_SEED", ""))
     check_waves(env.get("WAVES", ""))
+    if env.get("STIMULUS"):
+        check_stimulus(env["STIMULUS"])

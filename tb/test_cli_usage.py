@@ -34,7 +34,17 @@ _HAVE = {
     "torch": lambda: importlib.util.find_spec("torch") is not None,
     "corpus": lambda: (ROOT.parent / "shared" / "data").is_dir(),
 }
-_COPY_SKIPS = (".git", ".venv", "build", "sim_build", "results", "__pycache__", "*.egg-info")
+_COPY_SKIPS = (
+    ".git",
+    ".venv",
+    ".*_cache",
+    ".hypothesis",
+    "build",
+    "sim_build",
+    "results",
+    "__pycache__",
+    "*.egg-info",
+)
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -98,7 +108,8 @@ def test_bad_input_is_refused(
     cmd = [sys.executable if a == "python" else a for a in shlex.split(row["cmd"])]
     cmd = [a.replace("{tmp}", str(tmp)) for a in cmd]
     env = {k: v for k, v in os.environ.items() if k not in _CLEAN and not k.startswith("MAKE")}
-    env |= {"PYTHONDONTWRITEBYTECODE": "1", **row.get("env", {})}
+    env |= {"PYTHONDONTWRITEBYTECODE": "1"}
+    env |= {k: v.replace("{tmp}", str(tmp)) for k, v in row.get("env", {}).items()}
     bound = row.get("seconds", 30)
     start = time.perf_counter()
     try:
