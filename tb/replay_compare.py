@@ -34,6 +34,7 @@ from golden.cycle_model import (
     job_cycles,
     token_chunks,
 )
+from golden.files import atomic_path
 from golden.nm_format import quantize_per_channel
 from golden.stimulus import Stimulus, StimulusLayer, validate_stimulus
 
@@ -313,7 +314,8 @@ def plot(rows: list[dict], path: Path, title: str) -> bool:
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic_path(path) as tmp:  # a plot is written whole or not at all
+        fig.savefig(tmp, dpi=120)
     plt.close(fig)
     return True
 
