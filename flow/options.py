@@ -41,6 +41,9 @@ from golden.config import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
+# Where measured-cost tables are cached unless --cost-cache says otherwise (read when a parser
+# is built, so the tests point it at a scratch folder).
+COST_CACHE = REPO / "build/flow_cache"
 
 
 def candidates_text(c: tuple[Pattern, ...]) -> str:
@@ -227,7 +230,7 @@ def add_common(p: argparse.ArgumentParser, n_eval: int) -> None:
     r.add_argument(
         "--cost-cache",
         type=Path,
-        default=REPO / "build/flow_cache",
+        default=COST_CACHE,
         help="folder of cached cost tables (default: %(default)s)",
     )
 

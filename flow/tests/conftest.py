@@ -17,6 +17,16 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
+import flow.options
+
+
+@pytest.fixture(autouse=True)
+def _scratch_cost_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
+    """Commands that default to the measured-cost selection (flow export) cache their tables
+    in a scratch folder, not in the repository's build/flow_cache."""
+    monkeypatch.setattr(flow.options, "COST_CACHE", tmp_path_factory.mktemp("flow_cache"))
+
+
 VOCAB = 160
 WORDS = [
     "the",
