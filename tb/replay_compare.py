@@ -41,6 +41,16 @@ from golden.stimulus import Stimulus, StimulusLayer, validate_stimulus
 FIXED_PATTERNS: tuple[tuple[int, int], ...] = ((2, 4), (4, 8))
 
 
+def uniform_key(n: int, m: int) -> str:
+    """Column of a fixed n:m core running the uniform n:m model (layer_jobs, compare)."""
+    return f"fixed {n}:{m}, uniform {n}:{m} model"
+
+
+def same_key(n: int, m: int) -> str:
+    """Column of a fixed n:m core running the replayed model (the same workload)."""
+    return f"fixed {n}:{m}, this model"
+
+
 def fixed_patterns(cfg: HwConfig) -> list[tuple[int, int]]:
     """The fixed-pattern cores compared on `cfg`'s geometry (those its P can hold)."""
     return [p for p in FIXED_PATTERNS if p in supported_patterns(cfg.P)]
@@ -77,9 +87,9 @@ def layer_jobs(layer: StimulusLayer, cfg: HwConfig) -> dict[str, list[Shape]]:
     out = {"dense DCiM": jobs(*dense)}
     for n, m in fixed_patterns(cfg):
         fixed = (k, n, m, fixed_pattern_passes(k, n, m, cfg))
-        out[f"fixed {n}:{m}, uniform {n}:{m} model"] = jobs(*fixed)
+        out[uniform_key(n, m)] = jobs(*fixed)
         same = fixed if is_compliant(layer.mask, n, m) else dense
-        out[f"fixed {n}:{m}, this model"] = jobs(*same)
+        out[same_key(n, m)] = jobs(*same)
     return out
 
 
@@ -226,7 +236,8 @@ def hardware_rows(result: dict, ppl: Perplexities, model_label: str, cfg: HwConf
                 "hardware": f"fixed {n}:{m} DCiM",
                 "model": f"uniform {n}:{m}",
                 "ppl": ppl.uniform.get(f"{n}:{m}"),
-                "cycles": total[f"fixed {n}:{m}, uniform {n}:{m} model"],
+                "cycles": total[uniform_key(n, m)],
+                "same_workload": False,
             }
         )
         rows.append(
@@ -234,7 +245,8 @@ def hardware_rows(result: dict, ppl: Perplexities, model_label: str, cfg: HwConf
                 "hardware": f"fixed {n}:{m} DCiM",
                 "model": f"{model_label} (other layers dense)",
                 "ppl": ppl.this_model,
-                "cycles": total[f"fixed {n}:{m}, this model"],
+                "cycles": total[same_key(n, m)],
+                "same_workload": True,
             }
         )
     for r in rows:
@@ -322,7 +334,7 @@ def plot(rows: list[dict], path: Path, title: str) -> bool:
 
 def speedup_vs_paper(rows: list[dict]) -> str:
     """One sentence per fixed core on the same workload, against the paper's up-to-1.75x."""
-    same = [r for r in rows if r["model"].endswith("(other layers dense)")]
+    same = [r for r in rows if r.get("same_workload")]
     parts = [f"{r['hardware']} {r['flexcim_speedup']:.2f}x" for r in same]
     return (
         "FlexCiM over fixed-pattern DCiM on the same model (the paper reports up to 1.75x): "
