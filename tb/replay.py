@@ -45,7 +45,8 @@ STUDY = ROOT / "docs" / "results" / "tradeoff"
 
 
 def default_stimulus(config: str) -> Path:
-    """Where `make replay` exports the model for `config` (one home: the Makefile passes it)."""
+    """Where `make replay` exports the model for `config`: the Makefile's export writes to
+    build/stimulus-$(REPLAY_CORE) (--out-dir); change the two together."""
     return ROOT / "build" / f"stimulus-{config}" / "stimulus.npz"
 
 
@@ -287,8 +288,6 @@ def replay(
     if not (failures or missing):
         comparison = compare_alternatives(stim, records, cfg, config, out, workers)
     total = summary(records, time.perf_counter() - t0, stim_path, config)
-    if comparison:
-        total["comparison"] = {r["hardware"] + " / " + r["model"]: r for r in comparison["rows"]}
     write_report(out, records, total, model_line(stim), comparison)
     print(
         f"replayed {total['layers']} of {len(stim.layers)} layers, {total['jobs']:,} jobs, "
