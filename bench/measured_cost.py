@@ -23,21 +23,10 @@ from tempfile import TemporaryDirectory
 
 import numpy as np
 
+from flow.report import spearman
+
 _REPO = Path(__file__).resolve().parent.parent
 REFERENCE = _REPO / "docs/results/tradeoff/g1-sparsegpt/runs.json"
-
-
-def _ranks(x: np.ndarray) -> np.ndarray:
-    order = np.argsort(x, kind="stable")
-    ranks = np.empty(len(x))
-    ranks[order] = np.arange(len(x))
-    return ranks
-
-
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Rank correlation (no tie correction: the costs are continuous)."""
-    ra, rb = _ranks(np.asarray(a, float)), _ranks(np.asarray(b, float))
-    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 def reference_run(path: Path, seed: int) -> dict:

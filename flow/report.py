@@ -186,7 +186,8 @@ def eval_summary(runs: list[dict], target: float) -> dict:
     }
 
 
-def _spearman(a: list[float], b: list[float]) -> float:
+def spearman(a: list[float] | np.ndarray, b: list[float] | np.ndarray) -> float:
+    """Rank correlation (no tie correction: costs and statistics are continuous)."""
     ra = np.argsort(np.argsort(a)).astype(float)
     rb = np.argsort(np.argsort(b)).astype(float)
     return float(np.corrcoef(ra, rb)[0, 1])
@@ -237,7 +238,7 @@ def cost_analysis(runs: list[dict]) -> list[dict]:
                 "most_sensitive_block": int(np.argmax(sens)),
                 "predicted": float(sum(lay["cost"] for lay in layers)),
                 "realised": float(np.log(r["ppl"] / base["ppl"])) if base else None,
-                "rank_corr_O": _spearman(o, sens) if o else None,
+                "rank_corr_O": spearman(o, sens) if o else None,
             }
         )
     return out

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.measured_cost import REFERENCE, compare, reference_run, spearman
+from bench.measured_cost import REFERENCE, compare, reference_run
+from flow.report import spearman
 
 
 def test_spearman_is_rank_based() -> None:
