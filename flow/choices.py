@@ -16,6 +16,14 @@ METHODS = ("flow", "owl", "uniform", "measured")
 # Hessian). Mask kinds: standard N:M, or pair-shared (legal for the core's shared select).
 METRICS = ("wanda", "magnitude", "sparsegpt")
 MASK_MODES = ("standard", "pair-shared")
+# Issue 18 levers. Granularity of the measured-cost selection: one N:M per decoder block, or one
+# per linear sublayer (q/k/v/o/gate/up/down each its own job on the core). Sublayer costs:
+# measured (probe loss, each sublayer pruned alone) or split (the block's measured cost split
+# by each sublayer's relative reconstruction error ||(W - W_c) X||^2 / ||W X||^2).
+GRANULARITIES = ("block", "sublayer")
+SUBLAYER_COSTS = ("measured", "split")
+# Input-channel permutation before N:M grouping (flow.permute).
+PERMUTE_MODES = ("none", "balanced", "lsa")
 # Weights' dtype; auto: float32 on the CPU, bfloat16 on a GPU (flow.models.resolve_dtype).
 DTYPE_NAMES = ("auto", "float32", "bfloat16", "float16")
 # accelerate's placement strategies for --device-map.

@@ -69,6 +69,7 @@ def build_stimulus(
                 mask=item["mask"].astype(bool),
                 act=act,
                 act_scale=float(act_scale),
+                perm=None if item.get("perm") is None else item["perm"].astype(np.int32),
             )
         )
     return Stimulus(model=model_name, source=source, layers=layers)

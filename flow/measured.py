@@ -134,7 +134,7 @@ def _candidate_weights(
     sparse = [c for c in candidates if c[0] != c[1]]
     if plan.metric == "sparsegpt":
         by_pattern = sparsegpt_block_patterns(dense, saved["hessian"], sparse, plan)
-        out |= {c: {k: w for k, (w, _) in per.items()} for c, per in by_pattern.items()}
+        out |= {c: {k: w for k, (w, _, _) in per.items()} for c, per in by_pattern.items()}
         return out
     for cand in sparse:
         _set_block(subs, dense, cand, plan, saved["sq_mean"], saved["hessian"])

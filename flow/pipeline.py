@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from flow.calibrate import BlockInputs, run_sequential
 from flow.models import LoadedModel, block_sublayers, decoder_blocks, sublayer_weights
-from flow.prune import PrunePlan, prune_block, wanda_metric
+from flow.prune import PrunePlan, prune_block_mixed, wanda_metric
 from flow.select import (
     FlowParams,
     InfeasibleTarget,
@@ -326,26 +326,32 @@ def prune_model(
     recomputed on the already-pruned predecessors); magnitude needs no data unless activations
     are exported. `on_mask(mask, n, m)` sees every sublayer's keep-mask (e.g. a latency tally)."""
     blocks = decoder_blocks(lm.model, lm.family)
-    if len(plan.patterns) != len(blocks):
-        raise ValueError(f"plan has {len(plan.patterns)} patterns for {len(blocks)} blocks")
+    if plan.blocks != len(blocks):
+        raise ValueError(f"plan has {plan.blocks} patterns for {len(blocks)} blocks")
     kept_counts: list[torch.Tensor | int] = []  # per block; on its device until the end
     totals: list[int] = []
     n_masks = 0
 
     def visit(inp: BlockInputs) -> bool:
         nonlocal n_masks
-        n, m = plan.patterns[inp.index]
+        pats = plan.block_patterns(inp.index, list(inp.sublayers))
         total = 0
         kept_total: torch.Tensor | int = 0
         wanted = capture.names(inp.index, list(inp.sublayers)) if capture else []
         weights = {name: inp.weight(name) for name in inp.sublayers}
-        masks = prune_block(inp.sublayers, n, m, plan, inp.sq_mean, inp.hessian, weights)
+        perms: dict[str, torch.Tensor] = {}
+        masks = prune_block_mixed(
+            inp.sublayers, pats, plan, inp.sq_mean, inp.hessian, weights, perms
+        )
         for name in inp.sublayers:
+            n, m = pats[name]
             weight = weights[name]
             mask = masks[name]
+            perm = perms.get(name)
             n_masks += 1
             if on_mask is not None:  # a host copy per sublayer, only for the latency tally
-                on_mask(mask.cpu().numpy(), n, m)
+                # N:M in the permuted order the core sees (the host streams x[perm]).
+                on_mask((mask if perm is None else mask[:, perm]).cpu().numpy(), n, m)
             total += mask.numel()
             kept_total = kept_total + mask.sum()
             if name in wanted:
@@ -359,11 +365,12 @@ def prune_model(
                         "weight": weight[rows].detach().float().cpu().numpy(),
                         "mask": mask[rows].cpu().numpy(),
                         "act": inp.sample[name][: capture.tokens].cpu().numpy(),
+                        "perm": None if perm is None else perm.cpu().numpy(),
                     }
                 )
         kept_counts.append(kept_total)
         totals.append(total)
-        return n != m
+        return any(n != m for n, m in pats.values())
 
     if plan.needs_data or capture is not None:
         if calib is None:

@@ -13,29 +13,54 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from flow.choices import MASK_MODES, METRICS
-from flow.sparsegpt import sparsegpt_prune, sparsegpt_prune_patterns
+from flow.choices import MASK_MODES, METRICS, PERMUTE_MODES
+from flow.permute import channel_permutation, inverse
+from flow.sparsegpt import sparsegpt_prune_patterns
 from golden.masks import pair_shared_mask
+
+
+Pattern = tuple[int, int]
 
 
 @dataclass(frozen=True)
 class PrunePlan:
-    """One (N, M) per block plus how masks are computed."""
+    """One (N, M) per block (or, with `sublayer_patterns`, per linear sublayer) plus how masks
+    are computed."""
 
-    patterns: list[tuple[int, int]]
+    patterns: list[Pattern]
     metric: str = "wanda"
     mask_mode: str = "standard"
     c_tile: int = 16  # column tile C of the hardware (pair-shared only)
+    # Per block {sublayer name: (n, m)} (granularity sublayer); None: every sublayer of a block
+    # takes the block's entry of `patterns`.
+    sublayer_patterns: list[dict[str, Pattern]] | None = None
+    permute: str = "none"  # input-channel permutation before N:M grouping (flow.permute)
 
     @property
     def needs_data(self) -> bool:
         return self.metric != "magnitude"
+
+    @property
+    def blocks(self) -> int:
+        return len(self.sublayer_patterns if self.sublayer_patterns is not None else self.patterns)
+
+    def block_patterns(self, index: int, names: list[str]) -> dict[str, Pattern]:
+        """{sublayer: (n, m)} of block `index`."""
+        if self.sublayer_patterns is None:
+            return {name: tuple(self.patterns[index]) for name in names}
+        pats = self.sublayer_patterns[index]
+        missing = [name for name in names if name not in pats]
+        if missing:
+            raise ValueError(f"block {index}: no pattern for sublayer(s) {missing}")
+        return {name: tuple(pats[name]) for name in names}
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
             raise ValueError(f"unknown metric {self.metric!r}: use one of {METRICS}")
         if self.mask_mode not in MASK_MODES:
             raise ValueError(f"unknown mask mode {self.mask_mode!r}: use one of {MASK_MODES}")
+        if self.permute not in PERMUTE_MODES:
+            raise ValueError(f"unknown permutation {self.permute!r}: use one of {PERMUTE_MODES}")
 
 
 def wanda_metric(weight: torch.Tensor, sq_mean: torch.Tensor) -> torch.Tensor:
@@ -73,6 +98,18 @@ def layer_mask(metric: torch.Tensor, n: int, m: int, mode: str, c_tile: int) -> 
     raise ValueError(f"unknown mask mode {mode!r}")
 
 
+def permuted_mask(
+    metric: torch.Tensor, n: int, m: int, plan: PrunePlan
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Keep-mask in the original channel order and the permutation (None: none); the mask is
+    N:M (or pair-shared legal) in `perm` order, i.e. mask[:, perm] is."""
+    perm = channel_permutation(metric, n, m, plan.permute)
+    if perm is None:
+        return layer_mask(metric, n, m, plan.mask_mode, plan.c_tile), None
+    mask_p = layer_mask(metric[:, perm], n, m, plan.mask_mode, plan.c_tile)
+    return mask_p[:, inverse(perm)], perm
+
+
 @torch.no_grad()
 def prune_sublayer(
     linear: nn.Linear,
@@ -82,28 +119,34 @@ def prune_sublayer(
     sq_mean: torch.Tensor | None,
     hessian: torch.Tensor | None = None,
     weight: torch.Tensor | None = None,
+    perms: dict[str, torch.Tensor] | None = None,
+    name: str = "",
 ) -> torch.Tensor:
     """Zero the pruned weights in place (SparseGPT: and update the kept ones); return the
-    keep-mask (bool, on the device where the metric was computed). `weight` is the stored
-    tensor (models.stored_weight) when the parameter itself is offloaded; by default the
-    sublayer's own weight."""
+    keep-mask (bool, on the device where the metric was computed, original channel order).
+    `weight` is the stored tensor (models.stored_weight) when the parameter itself is offloaded;
+    by default the sublayer's own weight. With plan.permute, the permutation goes to
+    `perms[name]`."""
     w = linear.weight if weight is None else weight
     if plan.metric == "sparsegpt":
         if hessian is None:
             raise ValueError("sparsegpt pruning needs the calibration Hessian")
-        # On the Hessian's device (the block's compute device), also for an offloaded weight.
-        new, mask = sparsegpt_prune(
-            w.detach().to(hessian.device), hessian, n, m, plan.mask_mode, plan.c_tile
-        )
+        key = name or "w"
+        out = sparsegpt_block_patterns({key: w}, {key: hessian}, [(n, m)], plan)[(n, m)][key]
+        new, mask, perm = out
         w.copy_(new.to(device=w.device, dtype=w.dtype))
-        return torch.from_numpy(mask).to(hessian.device)
+        if perm is not None and perms is not None:
+            perms[name] = perm
+        return mask
     if plan.metric == "wanda":
         if sq_mean is None:
             raise ValueError("wanda pruning needs calibration statistics")
         metric = wanda_metric(w, sq_mean)
     else:
         metric = w.detach().float().abs()
-    mask = layer_mask(metric, n, m, plan.mask_mode, plan.c_tile)
+    mask, perm = permuted_mask(metric, n, m, plan)
+    if perm is not None and perms is not None:
+        perms[name] = perm
     if n != m:
         w.mul_(mask.to(device=w.device, dtype=w.dtype))
     return mask
@@ -118,22 +161,55 @@ def prune_block(
     sq_mean: dict[str, torch.Tensor],
     hessian: dict[str, torch.Tensor],
     weights: dict[str, torch.Tensor] | None = None,
+    perms: dict[str, torch.Tensor] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Prune every sublayer of one block to n:m; keep-masks by sublayer name. `weights`: the
-    stored weights (models.sublayer_weights), by default the sublayers' own.
+    stored weights (models.sublayer_weights), by default the sublayers' own."""
+    pats = {name: (n, m) for name in sublayers}
+    return prune_block_mixed(sublayers, pats, plan, sq_mean, hessian, weights, perms)
 
-    SparseGPT goes through sparsegpt_block_patterns (sublayers sharing an input stacked).
+
+@torch.no_grad()
+def prune_block_mixed(
+    sublayers: dict[str, nn.Linear],
+    patterns: dict[str, Pattern],
+    plan: PrunePlan,
+    sq_mean: dict[str, torch.Tensor],
+    hessian: dict[str, torch.Tensor],
+    weights: dict[str, torch.Tensor] | None = None,
+    perms: dict[str, torch.Tensor] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Prune each sublayer of one block to its own pattern; keep-masks (original channel order)
+    by sublayer name; with plan.permute, each permuted sublayer's permutation in `perms`.
+
+    SparseGPT goes through sparsegpt_block_patterns, one call per distinct pattern (sublayers
+    sharing an input and a pattern stacked).
     """
     stored = weights or {name: lin.weight for name, lin in sublayers.items()}
-    if plan.metric == "sparsegpt" and n != m:
-        pruned = sparsegpt_block_patterns(stored, hessian, [(n, m)], plan)[(n, m)]
-        for name, (new, _) in pruned.items():
-            stored[name].copy_(new.to(device=stored[name].device, dtype=stored[name].dtype))
-        return {name: pruned[name][1] for name in sublayers}
     masks: dict[str, torch.Tensor] = {}
+    if plan.metric == "sparsegpt":
+        by_pattern: dict[Pattern, list[str]] = {}
+        for name in sublayers:
+            by_pattern.setdefault(tuple(patterns[name]), []).append(name)
+        for (n, m), names in by_pattern.items():
+            if n == m:
+                for name in names:
+                    masks[name] = torch.ones(
+                        stored[name].shape, dtype=torch.bool, device=stored[name].device
+                    )
+                continue
+            part = {name: stored[name] for name in names}
+            pruned = sparsegpt_block_patterns(part, hessian, [(n, m)], plan)[(n, m)]
+            for name, (new, mask, perm) in pruned.items():
+                stored[name].copy_(new.to(device=stored[name].device, dtype=stored[name].dtype))
+                masks[name] = mask
+                if perm is not None and perms is not None:
+                    perms[name] = perm
+        return {name: masks[name] for name in sublayers}
     for name, lin in sublayers.items():
+        n, m = patterns[name]
         masks[name] = prune_sublayer(
-            lin, n, m, plan, sq_mean.get(name), hessian.get(name), stored[name]
+            lin, n, m, plan, sq_mean.get(name), hessian.get(name), stored[name], perms, name
         )
     return masks
 
@@ -142,26 +218,52 @@ def prune_block(
 def sparsegpt_block_patterns(
     weights: dict[str, torch.Tensor],
     hessian: dict[str, torch.Tensor],
-    patterns: list[tuple[int, int]],
+    patterns: list[Pattern],
     plan: PrunePlan,
-) -> dict[tuple[int, int], dict[str, tuple[torch.Tensor, torch.Tensor]]]:
+) -> dict[Pattern, dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]]]:
     """SparseGPT of one block's weights to each pattern: {pattern: {name: (float32 weight on
-    the Hessian's device, keep-mask)}}; the weights themselves are left as they are.
+    the Hessian's device, keep-mask, permutation or None)}}; the weights themselves are left as
+    they are.
 
     The sublayers that share an input (one Hessian object: q/k/v, gate/up) are pruned as one
     row-stacked matrix, and every pattern in one column sweep (sparsegpt_prune_patterns):
     rows are independent in OBS, so this is the same result in fewer, larger steps. Pair-shared
     tiles must not straddle two sublayers, so stacking needs every part's row count to be a
     multiple of the column tile.
+
+    With plan.permute, every (sublayer, pattern) gets its own input permutation (flow.permute,
+    on the metric |W| sqrt(diag H), Wanda's up to a constant): SparseGPT runs on W[:, perm] and
+    H[perm][:, perm], so its N:M groups and its error propagation follow the permuted order, and
+    the result is stored back in the original order (mask[:, perm] is N:M). No stacking then.
     """
     groups: dict[int, list[str]] = {}
     for name in weights:
         if name not in hessian:
             raise ValueError(f"sparsegpt pruning needs the calibration Hessian of {name}")
         groups.setdefault(id(hessian[name]), []).append(name)
-    out: dict[tuple[int, int], dict[str, tuple[torch.Tensor, torch.Tensor]]] = {
+    out: dict[Pattern, dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]]] = {
         p: {} for p in patterns
     }
+    if plan.permute != "none":
+        for name, weight in weights.items():
+            h = hessian[name]
+            w = weight.detach().to(device=h.device, dtype=torch.float32)
+            metric = w.abs() * torch.sqrt(torch.diag(h).float().clamp_min(0))[None, :]
+            for n, m in patterns:
+                perm = channel_permutation(metric, n, m, plan.permute)
+                if perm is None:
+                    new, mask = sparsegpt_prune_patterns(
+                        w, h, [(n, m)], plan.mask_mode, plan.c_tile
+                    )[0]
+                    out[(n, m)][name] = (new, torch.from_numpy(mask).to(h.device), None)
+                    continue
+                inv = inverse(perm)
+                new, mask = sparsegpt_prune_patterns(
+                    w[:, perm], h[perm][:, perm], [(n, m)], plan.mask_mode, plan.c_tile
+                )[0]
+                keep = torch.from_numpy(mask).to(h.device)
+                out[(n, m)][name] = (new[:, inv].contiguous(), keep[:, inv], perm)
+        return {p: {k: out[p][k] for k in weights} for p in patterns}
     for names in groups.values():
         rows = [weights[k].shape[0] for k in names]
         stack = len(names) > 1 and (
@@ -177,6 +279,6 @@ def sparsegpt_block_patterns(
                 lo = 0
                 for k in part:
                     r = weights[k].shape[0]
-                    out[pattern][k] = (new[lo : lo + r], keep[lo : lo + r])
+                    out[pattern][k] = (new[lo : lo + r], keep[lo : lo + r], None)
                     lo += r
     return {p: {k: out[p][k] for k in weights} for p in patterns}

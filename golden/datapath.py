@@ -139,7 +139,8 @@ def layer_forward(
         channels = _channels(tiles, tiles[0].weight.shape[3], offset=True)
         cells = _stacked_cells(tiles, mapping.n_hw, mapping.m_hw, mapping.k, channels)
         dense = _dense_from_cells(*cells, (mapping.cout, mapping.k))
-        return reference_matmul(dense, xa, acc_bits=cfg.ACC)
+        xp = xa if mapping.perm is None else xa[:, mapping.perm]  # dense is in the core's order
+        return reference_matmul(dense, xp, acc_bits=cfg.ACC)
     y = np.zeros((xa.shape[0], mapping.cout), np.int64)
     for tile in mapping.tiles:
         rows = gather_activations(tile, xa, cfg)

@@ -8,7 +8,7 @@ positions make a pass. The images are exactly what the RTL loads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -39,6 +39,9 @@ class TileImage:
     groups: int
     positions: int
     slots_used: int
+    # Input channel order of the layer (int (K,), None: identity): group g of the tile holds
+    # the channels perm[g*M_hw : (g+1)*M_hw]; gather_activations streams x[:, perm].
+    perm: np.ndarray | None = None
 
     @property
     def sels(self) -> int:
@@ -72,6 +75,7 @@ class LayerMapping:
     k_padded: int
     tiles: list[TileImage]
     effective_speedup: float  # K_padded / (positions * N_hw), mean over tiles
+    perm: np.ndarray | None = None  # input channel order (None: identity), as in TileImage
 
     @property
     def passes(self) -> list[int]:
@@ -189,18 +193,43 @@ def _map_tile(
     )
 
 
+def check_perm(perm: np.ndarray | None, k: int) -> np.ndarray | None:
+    """`perm` as an int64 permutation of range(k) (None stays None); ValueError otherwise."""
+    if perm is None:
+        return None
+    p = np.asarray(perm)
+    if p.shape != (k,) or not np.issubdtype(p.dtype, np.integer):
+        raise ValueError(f"perm must be an integer ({k},) array, got {p.dtype} {p.shape}")
+    if not np.array_equal(np.sort(p), np.arange(k)):
+        raise ValueError(f"perm is not a permutation of range({k})")
+    return p.astype(np.int64)
+
+
 def map_layer(
-    weight: np.ndarray, n: int, m: int, cfg: HwConfig, mode: str = "pair-shared"
+    weight: np.ndarray,
+    n: int,
+    m: int,
+    cfg: HwConfig,
+    mode: str = "pair-shared",
+    perm: np.ndarray | None = None,
 ) -> LayerMapping:
     """Map an n:m integer weight matrix (Cout, K) onto jobs of the core.
 
-    Raises UnsupportedPattern (pattern the macro cannot run), NMViolation (weight not n:m),
-    ValueError / TypeError (bad mode, shape, dtype or values wider than WB).
+    With `perm` (a permutation of range(K), issue 18), the core sees the input channels in that
+    order: `weight[:, perm]` must be n:m and is what the jobs hold, and every tile carries the
+    permutation so gather_activations streams x[:, perm]; the outputs stay y = W x.
+
+    Raises UnsupportedPattern (pattern the macro cannot run), NMViolation (weight not n:m in
+    the core's order), ValueError / TypeError (bad mode, shape, dtype, permutation or values
+    wider than WB).
     """
     if mode not in MODES:
         raise ValueError(f"mode={mode!r}: must be one of {MODES}")
     w = _check_weight(weight, cfg)
     n_hw, m_hw = hw_pattern(n, m, cfg.P)
+    p = check_perm(perm, w.shape[1])
+    if p is not None:
+        w = w[:, p]
     check_nm(w, n, m)
     cout, k = w.shape
     C = cfg.C
@@ -212,6 +241,8 @@ def map_layer(
         _map_tile(tw, n_hw, m_hw, cfg, mode, i * C, min(C, cout - i * C))
         for i, tw in enumerate(tiles_w)
     ]
+    if p is not None:
+        tiles = [replace(t, perm=p) for t in tiles]
     speedup = float(np.mean([k_padded / (t.positions * n_hw) for t in tiles]))
     return LayerMapping(
         n=n,
@@ -224,6 +255,7 @@ def map_layer(
         k_padded=k_padded,
         tiles=tiles,
         effective_speedup=speedup,
+        perm=p,
     )
 
 
@@ -231,7 +263,8 @@ def gather_activations(tile: TileImage, x: np.ndarray, cfg: HwConfig) -> np.ndar
     """Activation beat lanes of one job: x (T, K) int8 -> int8 [passes, T, R, A_LANES].
 
     Lane s * 2P + k of row r holds activation k of the group at position (r, s); lanes of
-    empty positions, of k >= M_hw and of sets s >= P / N_hw are zero.
+    empty positions, of k >= M_hw and of sets s >= P / N_hw are zero. A tile with a
+    permutation groups x[:, perm] (the host streams the channels in the core's order).
     """
     xa = np.asarray(x)
     if xa.ndim != 2 or not np.issubdtype(xa.dtype, np.integer):
@@ -241,6 +274,10 @@ def gather_activations(tile: TileImage, x: np.ndarray, cfg: HwConfig) -> np.ndar
         raise ValueError(f"activations must fit AB={cfg.AB} signed bits ({lo}..{hi})")
     if -(-xa.shape[1] // tile.m_hw) != tile.groups:
         raise ValueError(f"x has K={xa.shape[1]}, the tile has {tile.groups} groups of {tile.m_hw}")
+    if tile.perm is not None:
+        if tile.perm.shape != (xa.shape[1],):
+            raise ValueError(f"x has K={xa.shape[1]}, the tile's perm has {tile.perm.size}")
+        xa = xa[:, tile.perm]
     t = xa.shape[0]
     P = cfg.P
     xg = pad_k(xa.astype(np.int8), tile.m_hw).reshape(t, tile.groups, tile.m_hw)

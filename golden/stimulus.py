@@ -1,8 +1,13 @@
-"""Stimulus file `flexcim-stimulus` v1 (docs/ARCHITECTURE.md §6): FLOW export -> tb replay.
+"""Stimulus file `flexcim-stimulus` v1/v2 (docs/ARCHITECTURE.md §6): FLOW export -> tb replay.
 
 An `.npz` without pickled objects: a JSON header in a 0-d str array plus, per layer `i`,
-`L{i}_weight`, `L{i}_scale`, `L{i}_mask`, `L{i}_act`, `L{i}_act_scale`. Everything is
-validated on save and on load; errors are `StimulusError` naming the layer and the problem.
+`L{i}_weight`, `L{i}_scale`, `L{i}_mask`, `L{i}_act`, `L{i}_act_scale`, and (version 2 only,
+layers whose header entry says `"permuted": true`) `L{i}_perm`, the int32 input-channel order
+the host streams activations in (issue 18): `mask[:, perm]` is N:M, weight and mask stay in the
+original order and y = W x. A file is written as version 1 when no layer is permuted (so every
+v1 reader keeps reading it) and as version 2 otherwise (a v1 reader refuses it by version
+instead of misreading it). Everything is validated on save and on load; errors are
+`StimulusError` naming the layer and the problem.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from golden.masks import nm_mask
 from golden.nm_format import NMViolation, check_nm, check_nm_args, quantize_per_channel
 
 FORMAT = "flexcim-stimulus"
-VERSION = 1
+VERSION = 2  # the newest version written; VERSION_PLAIN when no layer is permuted
+VERSION_PLAIN = 1
+READ_VERSIONS = (1, 2)
 _ARRAYS = ("weight", "scale", "mask", "act", "act_scale")
 T = TypeVar("T")
 
@@ -44,6 +51,20 @@ class StimulusLayer:
     mask: np.ndarray  # bool (Cout, K), n:m
     act: np.ndarray  # int8 (tokens, K)
     act_scale: float  # stored as float32 ()
+    # int32 (K,): input channels in the order the core sees them (None: identity); the mask
+    # is N:M in that order (mask[:, perm]), weight/mask/act stay in the original order.
+    perm: np.ndarray | None = None
+
+    @property
+    def permuted(self) -> bool:
+        return self.perm is not None
+
+    def core_order(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(weight, mask, act) with the input channels in the order the core sees them."""
+        if self.perm is None:
+            return self.weight, self.mask, self.act
+        p = self.perm
+        return self.weight[:, p], self.mask[:, p], self.act[:, p]
 
 
 @dataclass(frozen=True)
@@ -60,6 +81,18 @@ def _check_array(where: str, what: str, a: object, dtype: type, shape: tuple[int
         raise StimulusError(f"{where}: {what} has dtype {a.dtype}, expected {np.dtype(dtype)}")
     if a.shape != shape:
         raise StimulusError(f"{where}: {what} has shape {a.shape}, expected {shape}")
+
+
+def _check_perm(where: str, perm: object, k: int) -> None:
+    _check_array(where, "perm", perm, np.int32, (k,))
+    if not np.array_equal(np.sort(perm), np.arange(k, dtype=np.int32)):
+        values, counts = np.unique(perm, return_counts=True)
+        missing = np.setdiff1d(np.arange(k), perm)[:5].tolist()
+        raise StimulusError(
+            f"{where}: perm is not a permutation of range({k}): missing {missing}, repeated "
+            f"{values[counts > 1][:5].tolist()}, out of range "
+            f"{values[(values < 0) | (values >= k)][:5].tolist()}"
+        )
 
 
 def _validate_layer(i: int, layer: StimulusLayer) -> None:
@@ -92,10 +125,13 @@ def _validate_layer(i: int, layer: StimulusLayer) -> None:
     s = layer.act_scale
     if not isinstance(s, int | float | np.floating) or not (math.isfinite(s) and s > 0):
         raise StimulusError(f"{where}: act_scale={s!r} must be a finite number > 0")
+    if layer.perm is not None:
+        _check_perm(where, layer.perm, k)
     try:
-        check_nm(layer.mask, layer.n, layer.m)
+        check_nm(layer.core_order()[1], layer.n, layer.m)
     except NMViolation as e:
-        raise StimulusError(f"{where}: mask is {e}") from None
+        order = " in the permuted order (mask[:, perm])" if layer.perm is not None else ""
+        raise StimulusError(f"{where}: mask{order} is {e}") from None
     outside = np.argwhere((w != 0) & ~layer.mask)
     if outside.size:
         r, c = (int(v) for v in outside[0])
@@ -126,10 +162,16 @@ def validate_stimulus(stim: Stimulus) -> None:
         seen.add(layer.name)
 
 
+def file_version(stim: Stimulus) -> int:
+    """The version a stimulus is written as: 2 when some layer is permuted, else 1."""
+    return VERSION if any(ly.perm is not None for ly in stim.layers) else VERSION_PLAIN
+
+
 def _header(stim: Stimulus) -> dict:
+    version = file_version(stim)
     return {
         "format": FORMAT,
-        "version": VERSION,
+        "version": version,
         "model": stim.model,
         "source": stim.source,
         "layers": [
@@ -142,6 +184,7 @@ def _header(stim: Stimulus) -> dict:
                 "shape": [int(v) for v in ly.weight.shape],
                 "tokens": int(ly.act.shape[0]),
             }
+            | ({"permuted": ly.perm is not None} if version >= 2 else {})
             for ly in stim.layers
         ],
     }
@@ -158,6 +201,8 @@ def save_stimulus(path: Path, stim: Stimulus) -> None:
         arrays[f"L{i}_mask"] = ly.mask
         arrays[f"L{i}_act"] = ly.act
         arrays[f"L{i}_act_scale"] = np.array(ly.act_scale, dtype=np.float32)
+        if ly.perm is not None:
+            arrays[f"L{i}_perm"] = ly.perm
     with atomic_path(path) as tmp, tmp.open("wb") as f:
         np.savez(f, **arrays)
 
@@ -233,8 +278,12 @@ def _checked_header(z: np.lib.npyio.NpzFile, path: Path) -> dict:
         raise StimulusError(f"{path}: header is not a JSON object")
     if hdr.get("format") != FORMAT:
         raise StimulusError(f"{path}: format {hdr.get('format')!r}, expected {FORMAT!r}")
-    if type(hdr.get("version")) is not int or hdr["version"] != VERSION:  # true == 1.0 == 1
-        raise StimulusError(f"{path}: version {hdr.get('version')!r}, this reader reads {VERSION}")
+    version = hdr.get("version")
+    if type(version) is not int or version not in READ_VERSIONS:  # true == 1.0 == 1
+        raise StimulusError(
+            f"{path}: version {version!r}, this reader reads "
+            + " and ".join(str(v) for v in READ_VERSIONS)
+        )
     _header_field(hdr, "model", str, str(path))
     _header_field(hdr, "source", dict, str(path))
     for i, meta in enumerate(_header_field(hdr, "layers", list, str(path))):
@@ -245,6 +294,11 @@ def _checked_header(z: np.lib.npyio.NpzFile, path: Path) -> dict:
             _header_field(meta, key, kind, where)
         for key in ("outlier_ratio", "locality"):
             _header_field(meta, key, (int, float), where)
+        if "permuted" in meta:
+            if version < 2:
+                raise StimulusError(f"{where}: 'permuted' needs format version 2, file is {version}")
+            if type(meta["permuted"]) is not bool:
+                raise StimulusError(f"{where}: header 'permuted'={meta['permuted']!r} not a bool")
     return hdr
 
 
@@ -265,6 +319,11 @@ def _parse(z: np.lib.npyio.NpzFile, path: Path) -> Stimulus:
             raise StimulusError(f"{where}: weight shape {arrays['weight'].shape} != header {shape}")
         if arrays["act"].shape[:1] != (tokens,):
             raise StimulusError(f"{where}: act has {arrays['act'].shape} rows, header {tokens}")
+        perm = None
+        if meta.get("permuted"):
+            if f"L{i}_perm" not in z.files:
+                raise StimulusError(f"{where}: header says permuted, array L{i}_perm is missing")
+            perm = z[f"L{i}_perm"]
         act_scale = arrays["act_scale"]
         if act_scale.shape != () or act_scale.dtype != np.float32:
             raise StimulusError(
@@ -282,9 +341,12 @@ def _parse(z: np.lib.npyio.NpzFile, path: Path) -> Stimulus:
                 mask=arrays["mask"],
                 act=arrays["act"],
                 act_scale=float(act_scale),
+                perm=perm,
             )
         )
-    extra = set(z.files) - {"header"} - {f"L{i}_{a}" for i in range(len(metas)) for a in _ARRAYS}
+    known = {f"L{i}_{a}" for i in range(len(metas)) for a in _ARRAYS}
+    known |= {f"L{i}_perm" for i, meta in enumerate(metas) if meta.get("permuted")}
+    extra = set(z.files) - {"header"} - known
     if extra:
         raise StimulusError(f"{path}: arrays not described by the header: {sorted(extra)}")
     stim = Stimulus(model=hdr["model"], source=hdr["source"], layers=layers)

@@ -88,7 +88,8 @@ def layer_jobs(layer: StimulusLayer, cfg: HwConfig) -> dict[str, list[Shape]]:
     for n, m in fixed_patterns(cfg):
         fixed = (k, n, m, fixed_pattern_passes(k, n, m, cfg))
         out[uniform_key(n, m)] = jobs(*fixed)
-        same = fixed if is_compliant(layer.mask, n, m) else dense
+        # In the order the host streams (a permuted layer's mask is N:M only in that order).
+        same = fixed if is_compliant(layer.core_order()[1], n, m) else dense
         out[same_key(n, m)] = jobs(*same)
     return out
 

@@ -132,7 +132,7 @@ def test_load_errors(tmp_path: Path) -> None:
     with np.load(path, allow_pickle=False) as z:
         hdr = json.loads(str(z["header"][()]))
     cases = [
-        ({"header": np.array(json.dumps({**hdr, "version": 2}))}, "version 2"),
+        ({"header": np.array(json.dumps({**hdr, "version": 3}))}, "version 3"),
         ({"header": np.array(json.dumps({**hdr, "format": "x"}))}, "format 'x'"),
         ({"header": np.array("{not json")}, "not JSON"),
         ({"L1_mask": None}, r"layer 1 \('synthetic.1.1of8'\): array L1_mask is missing"),

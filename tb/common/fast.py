@@ -197,7 +197,7 @@ async def replay_layer(env: FastEnv, layer: StimulusLayer, index: int) -> dict[s
     t0 = time.perf_counter()
     cfg = env.cfg
     mapping, jobs = layer_jobs(
-        f"L{index}:{layer.name}", layer.weight, layer.act, layer.n, layer.m, cfg
+        f"L{index}:{layer.name}", layer.weight, layer.act, layer.n, layer.m, cfg, perm=layer.perm
     )
     rtl = values_bad = cycles_bad = 0
     errors: list[str] = []

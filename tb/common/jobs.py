@@ -103,9 +103,12 @@ def layer_jobs(
     m: int,
     cfg: HwConfig,
     mode: str = "pair-shared",
+    perm: np.ndarray | None = None,
 ) -> tuple[LayerMapping, list[Job]]:
-    """Map a layer and split it into jobs: column tiles x chunks of MAX_TOK tokens (§4)."""
-    mapping = map_layer(weight, n, m, cfg, mode=mode)
+    """Map a layer and split it into jobs: column tiles x chunks of MAX_TOK tokens (§4).
+    With `perm` the core sees the input channels in that order (golden.mapper.map_layer);
+    `weight` and `x` stay in the original order and the expected outputs are W x."""
+    mapping = map_layer(weight, n, m, cfg, mode=mode, perm=perm)
     jobs = []
     for ti, tile in enumerate(mapping.tiles):
         for start in range(0, x.shape[0], cfg.MAX_TOK):

@@ -210,7 +210,9 @@ async def replay(env: CoreEnv, max_tiles: int, max_layers: int) -> int:
         w = layer.weight[: max_tiles * cfg.C]
         x = layer.act[: cfg.MAX_TOK]
         for mode in ("pair-shared",):
-            _, jobs = layer_jobs(f"{path.name}:{layer.name}", w, x, layer.n, layer.m, cfg, mode)
+            _, jobs = layer_jobs(
+                f"{path.name}:{layer.name}", w, x, layer.n, layer.m, cfg, mode, perm=layer.perm
+            )
             for job in jobs:
                 await env.run_job(job)
         ran += 1
