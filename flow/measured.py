@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ from torch import nn
 from tqdm import tqdm
 
 from flow.calibrate import Chunk, capture_inputs, forward_block, forward_with_stats
+from flow.choices import GRANULARITIES, SUBLAYER_COSTS
 from flow.models import LoadedModel, block_sublayers, decoder_blocks
 from flow.pipeline import BlockStats, Selection, block_stats, selection_summary, weights_for
 from flow.prune import PrunePlan, prune_block, sparsegpt_block_patterns
@@ -47,6 +48,20 @@ class CostTable:
     seconds: float
     stats: list[BlockStats]  # O and D of the dense weights with the operating-point inputs
     hyper_m: float  # the threshold `stats` were taken at
+    # Issue 18. granularity "sublayer": `costs` has one row per linear sublayer (`items`,
+    # "<block>.<sublayer>", block-major), measured (each sublayer pruned alone, the rest of the
+    # model at the operating point) or split from the block costs (sublayer_cost "split").
+    # `block_costs` (blocks x candidates) and `errors` (items x candidates: relative layer-wise
+    # reconstruction error ||(W - W_c) X||^2 / ||W X||^2 on the calibration activations) are
+    # recorded with every sublayer table, so split can be checked against measured.
+    granularity: str = "block"
+    sublayer_cost: str = "measured"
+    permute: str = "none"
+    items: list[str] = field(default_factory=list)
+    item_block: list[int] = field(default_factory=list)
+    item_params: list[int] = field(default_factory=list)
+    block_costs: list[list[float]] = field(default_factory=list)
+    errors: list[list[float]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -62,6 +77,41 @@ class CostTable:
     @property
     def matrix(self) -> np.ndarray:
         return np.array(self.costs, dtype=np.float64)
+
+
+def split_costs(
+    block_costs: np.ndarray, errors: np.ndarray, item_block: np.ndarray, op_col: int
+) -> np.ndarray:
+    """Sublayer costs (items x candidates) modelled from measured block costs: the cost of
+    block b at candidate c is shared among its sublayers in proportion to how much each one's
+    relative reconstruction error moves from the operating point to c (dr = r_c - r_op); when
+    the dr of a block disagree in sign, by |dr|; equal shares when nothing moves. Summed over a
+    block's sublayers at one candidate the model gives back the measured block cost."""
+    d = errors - errors[:, [op_col]]
+    out = np.zeros_like(errors, dtype=np.float64)
+    for b in range(block_costs.shape[0]):
+        rows = np.flatnonzero(item_block == b)
+        for c in range(block_costs.shape[1]):
+            dr = d[rows, c]
+            tot = dr.sum()
+            if abs(tot) > 1e-12 and np.all(dr * tot >= 0):
+                share = dr / tot
+            elif np.abs(dr).sum() > 1e-12:
+                share = np.abs(dr) / np.abs(dr).sum()
+            else:
+                share = np.full(rows.size, 1.0 / rows.size)
+            out[rows, c] = block_costs[b, c] * share
+    return out
+
+
+def relative_error(dense: torch.Tensor, pruned: torch.Tensor, hessian: torch.Tensor) -> float:
+    """||(W - W_c) X||^2 / ||W X||^2 from the calibration Gram matrix H ~ X^T X."""
+    h = hessian.float()
+    w = dense.to(h.device, torch.float32)
+    dw = w - pruned.to(h.device, torch.float32)
+    num = float(((dw @ h) * dw).sum())
+    den = float(((w @ h) * w).sum())
+    return num / den if den > 0 else 0.0
 
 
 def operating_point(candidates: tuple[Pattern, ...], target: float) -> Pattern:
@@ -153,13 +203,25 @@ def measure_costs(
     probe_windows: int = 2,
     probe_seqlen: int = 512,
     hyper_m: float = 5.0,
+    granularity: str = "block",
+    sublayer_cost: str = "measured",
 ) -> CostTable:
     """Prune to the operating point block by block (as the final prune will), remember each
     block's statistics and probe inputs, then re-prune each block alone to every candidate.
 
+    granularity "sublayer" (issue 18): also, for sublayer_cost "measured", each linear sublayer
+    alone (the rest of its block and of the model at the operating point): 7x the probes of a
+    LLaMA block table; and, for either cost, every sublayer's relative reconstruction error at
+    every candidate (needs the calibration Gram matrix, also under Wanda).
+
     Leaves the model's weights as it found them. `plan.patterns` is ignored (the operating point
-    and the candidates set the patterns).
+    and the candidates set the patterns); plan.permute applies to every pruning.
     """
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"granularity {granularity!r}: use one of {GRANULARITIES}")
+    if sublayer_cost not in SUBLAYER_COSTS:
+        raise ValueError(f"sublayer_cost {sublayer_cost!r}: use one of {SUBLAYER_COSTS}")
+    per_sublayer = granularity == "sublayer"
     t0 = time.perf_counter()
     if not plan.needs_data:
         raise ValueError("measured costs need a data-driven pruner (wanda or sparsegpt)")
@@ -172,7 +234,7 @@ def measure_costs(
     ids_chunks = [probe_ids[lo : lo + batch] for lo in range(0, probe_windows, batch)]
     chunks = capture_inputs(lm, calib, batch)
     probe = capture_inputs(lm, probe_ids, batch)
-    hessian = plan.metric == "sparsegpt"
+    hessian = plan.metric == "sparsegpt" or per_sublayer
     saved: list[dict] = []  # per block: dense weights, statistics, probe inputs
     stats: list[BlockStats] = []
     for index, block in enumerate(tqdm(blocks, desc=f"operating point {op[0]}:{op[1]}")):
@@ -189,14 +251,22 @@ def measure_costs(
     del chunks
     base = probe_loss(lm, probe, ids_chunks)
     costs = np.zeros((len(blocks), len(candidates)))
-    todo = [(b, j) for b in range(len(blocks)) for j, c in enumerate(candidates) if c != op]
-    bar = tqdm(total=len(todo), desc="measured costs", unit="probe")
+    items: list[str] = []
+    item_block: list[int] = []
+    item_params: list[int] = []
+    errors: list[list[float]] = []
+    sub_costs: list[list[float]] = []
+    n_sub = len(block_sublayers(blocks[0], lm.family))
+    per_block = 1 + (n_sub if per_sublayer and sublayer_cost == "measured" else 0)
+    todo = per_block * len(blocks) * sum(c != op for c in candidates)
+    bar = tqdm(total=todo, desc="measured costs", unit="probe")
     for index, block in enumerate(blocks):
         subs = block_sublayers(block, lm.family)
         s = saved[index]
         op_weights = {name: lin.weight.detach().clone() for name, lin in subs.items()}
         probed = [c for c in candidates if c != op]
         pruned = _candidate_weights(subs, s, probed, plan)
+        pruned[op] = op_weights
         for j, cand in enumerate(candidates):
             if cand == op:
                 continue
@@ -207,8 +277,37 @@ def measure_costs(
             bar.update()
         for name, lin in subs.items():
             lin.weight.copy_(op_weights[name])
+        if per_sublayer:
+            for name, lin in subs.items():
+                items.append(f"{index}.{name}")
+                item_block.append(index)
+                item_params.append(lin.weight.numel())
+                h = s["hessian"][name]
+                errors.append(
+                    [relative_error(s["dense"][name], pruned[c][name], h) for c in candidates]
+                )
+                row = [0.0] * len(candidates)
+                if sublayer_cost == "measured":
+                    for j, cand in enumerate(candidates):
+                        if cand == op:
+                            continue
+                        lin.weight.copy_(pruned[cand][name])
+                        out = _run_from(blocks, index, s["probe"])
+                        row[j] = probe_loss(lm, out, ids_chunks) - base
+                        bar.update()
+                    lin.weight.copy_(op_weights[name])
+                sub_costs.append(row)
         bar.set_postfix(block=index)
     bar.close()
+    block_costs: list[list[float]] = []
+    if per_sublayer:
+        block_costs = costs.tolist()
+        if sublayer_cost == "split":
+            costs = split_costs(
+                costs, np.array(errors), np.array(item_block), list(candidates).index(op)
+            )
+        else:
+            costs = np.array(sub_costs)
     with torch.no_grad():
         for block, s in zip(blocks, saved, strict=True):
             for name, lin in block_sublayers(block, lm.family).items():
@@ -226,6 +325,14 @@ def measure_costs(
         seconds=time.perf_counter() - t0,
         stats=stats,
         hyper_m=hyper_m,
+        granularity=granularity,
+        sublayer_cost=sublayer_cost,
+        permute=plan.permute,
+        items=items,
+        item_block=item_block,
+        item_params=item_params,
+        block_costs=block_costs,
+        errors=errors,
     )
 
 
@@ -256,7 +363,10 @@ def select_measured(
     P: int,
 ) -> Selection:
     """MILP over measured costs at the target mean sparsity (candidates: a subset of the
-    table's, e.g. to compare candidate sets from one measurement)."""
+    table's, e.g. to compare candidate sets from one measurement). A sublayer table gives one
+    pattern per sublayer (select_measured_sublayers)."""
+    if table.granularity == "sublayer":
+        return select_measured_sublayers(table, candidates, target, weighting, P)
     validate_candidates(candidates, P)
     missing = [c for c in candidates if c not in table.candidates]
     if missing:
@@ -297,4 +407,127 @@ def select_measured(
         layers,
         result.status,
         options,
+    )
+
+
+def _columns(table: CostTable, candidates: tuple[Pattern, ...], P: int) -> list[int]:
+    validate_candidates(candidates, P)
+    missing = [c for c in candidates if c not in table.candidates]
+    if missing:
+        raise ValueError(f"candidates {missing} were not measured (measured: {table.candidates})")
+    return [table.candidates.index(c) for c in candidates]
+
+
+def sublayer_weights(table: CostTable, weighting: str) -> np.ndarray:
+    """Weights of the sublayers in the mean sparsity: "params" counts parameters; "layer" gives
+    every block the same weight and its sublayers their share of its parameters (on a model of
+    equal blocks, e.g. SmolLM2, the two are the same)."""
+    params = np.array(table.item_params, dtype=np.float64)
+    if weighting == "params":
+        return params
+    if weighting == "layer":
+        blocks = np.array(table.item_block)
+        per_block = np.bincount(blocks, weights=params)
+        return params / per_block[blocks]
+    raise ValueError(f"unknown weighting {weighting!r}: use 'layer' or 'params'")
+
+
+def split_agreement(table: CostTable) -> dict | None:
+    """How well the split model (block cost shared by reconstruction error) ranks the measured
+    sublayer costs: Spearman over every (sublayer, candidate) not at the operating point, and
+    the mean of the per-candidate Spearman over sublayers. None unless the table measured them."""
+    if table.granularity != "sublayer" or table.sublayer_cost != "measured" or not table.errors:
+        return None
+    from flow.report import spearman
+
+    op = table.candidates.index(table.operating_point)
+    model = split_costs(
+        np.array(table.block_costs), np.array(table.errors), np.array(table.item_block), op
+    )
+    measured = table.matrix
+    cols = [j for j in range(len(table.candidates)) if j != op]
+    per_cand = {
+        f"{n}:{m}": spearman(model[:, j].tolist(), measured[:, j].tolist())
+        for j, (n, m) in enumerate(table.candidates)
+        if j != op
+    }
+    return {
+        "spearman_all": spearman(
+            model[:, cols].ravel().tolist(), measured[:, cols].ravel().tolist()
+        ),
+        "spearman_per_candidate": per_cand,
+        "spearman_error_vs_measured_all": spearman(
+            np.array(table.errors)[:, cols].ravel().tolist(), measured[:, cols].ravel().tolist()
+        ),
+    }
+
+
+def select_measured_sublayers(
+    table: CostTable,
+    candidates: tuple[Pattern, ...],
+    target: float,
+    weighting: str,
+    P: int,
+) -> Selection:
+    """One candidate per linear sublayer (issue 18): the same two-stage MILP over every
+    sublayer x candidate (210 x 7 binaries on SmolLM2; HiGHS solves it in about a second), the
+    mean sparsity counted in parameters (`sublayer_weights`)."""
+    cols = _columns(table, candidates, P)
+    cost = table.matrix[:, cols]
+    sp = np.array([sparsity(p) for p in candidates])
+    weights = sublayer_weights(table, weighting)
+    result = solve_assignment(cost, sp, target, weights, np.ones(cost.shape, dtype=bool))
+    patterns = [candidates[c] for c in result.choice]
+    n_blocks = len(table.stats)
+    per_block: list[dict[str, Pattern]] = [{} for _ in range(n_blocks)]
+    layers = []
+    for i, (item, block) in enumerate(zip(table.items, table.item_block, strict=True)):
+        name = item.split(".", 1)[1]
+        per_block[block][name] = patterns[i]
+        layers.append(
+            {
+                "layer": block,
+                "sublayer": name,
+                "params": table.item_params[i],
+                "n": patterns[i][0],
+                "m": patterns[i][1],
+                "sparsity": sparsity(patterns[i]),
+                "cost": float(cost[i, result.choice[i]]),
+                "costs": {f"{n}:{m}": float(cost[i, j]) for j, (n, m) in enumerate(candidates)},
+            }
+        )
+    params = np.array(table.item_params, dtype=np.float64)
+    sp_items = np.array([sparsity(p) for p in patterns])
+    layer_w = sublayer_weights(table, "layer")
+    layer_mean = float((sp_items * layer_w).sum() / layer_w.sum())
+    param_weighted = float((sp_items * params).sum() / params.sum())
+    achieved = param_weighted if weighting == "params" else layer_mean
+    options = {
+        "candidates": [list(c) for c in candidates],
+        "weighting": weighting,
+        "granularity": "sublayer",
+        "sublayer_cost": table.sublayer_cost,
+        "permute": table.permute,
+        "operating_point": list(table.operating_point),
+        "metric": table.metric,
+        "mask_mode": table.mask_mode,
+        "probe": [table.probe_windows, table.probe_seqlen],
+        "base_loss": table.base_loss,
+        "hyper_m": table.hyper_m,
+        "split_vs_measured": split_agreement(table),
+    }
+    return Selection(
+        f"measured ({table.metric}, per sublayer, {table.sublayer_cost} costs)",
+        [tuple(p) for p in patterns],
+        layers,
+        target,
+        achieved,
+        layer_mean,
+        param_weighted,
+        abs(achieved - target) <= 1e-7,
+        result.status,
+        options,
+        granularity="sublayer",
+        items=list(table.items),
+        sublayer_patterns=per_block,
     )

@@ -56,12 +56,17 @@ def cost_table(ctx: Context, a: argparse.Namespace, metric: str, mask: str) -> C
         "device": str(a.device),
         "code": code_version(),
     }
+    # Issue 18: only when not the default, so the existing caches keep their keys.
+    if a.granularity != "block":
+        material |= {"granularity": a.granularity, "sublayer_cost": a.sublayer_cost}
+    if a.permute != "none":
+        material["permute"] = a.permute
     path = a.cost_cache / f"costs-{costs_key(material)[:16]}.json"
     table = load_cached_costs(path)
     if table is not None:
         print(f"measured costs: cache hit {path}", flush=True)
         return table
-    plan = PrunePlan([], metric, mask, ctx.hw.sel_width)
+    plan = PrunePlan([], metric, mask, ctx.hw.sel_width, permute=a.permute)
     table = measure_costs(
         ctx.lm,
         ctx.windows.calib,
@@ -72,6 +77,8 @@ def cost_table(ctx: Context, a: argparse.Namespace, metric: str, mask: str) -> C
         a.probe_windows,
         a.probe_seqlen,
         a.hyper_m,
+        a.granularity,
+        a.sublayer_cost,
     )
     save_costs(path, table)
     print(f"measured costs: {table.seconds:.1f} s, cached in {path}", flush=True)

@@ -17,9 +17,12 @@ from flow.choices import (
     DEFAULT_TEXT,
     DEVICE_MAPS,
     DTYPE_NAMES,
+    GRANULARITIES,
     KEEP_TOKENS,
     MASK_MODES,
     METRICS,
+    PERMUTE_MODES,
+    SUBLAYER_COSTS,
     SUBLAYERS,
     parse_max_memory,
 )
@@ -233,6 +236,33 @@ def add_common(p: argparse.ArgumentParser, n_eval: int) -> None:
         default=COST_CACHE,
         help="folder of cached cost tables (default: %(default)s)",
     )
+    r.add_argument(
+        "--granularity",
+        choices=GRANULARITIES,
+        default="block",
+        help="measured-cost selection: one N:M per decoder block, or one per linear sublayer "
+        "(q/k/v/o/gate/up/down each its own job; same mean-sparsity budget, counted in "
+        "parameters within a block; default: block)",
+    )
+    r.add_argument(
+        "--sublayer-cost",
+        choices=SUBLAYER_COSTS,
+        default="measured",
+        help="with --granularity sublayer: measured (probe loss, each sublayer pruned alone: "
+        "7x the probes of a LLaMA block) or split (block costs shared by each sublayer's "
+        "relative reconstruction error; measured tables report split's rank correlation) "
+        "(default: measured)",
+    )
+    l18 = p.add_argument_group("pruning")
+    l18.add_argument(
+        "--permute",
+        choices=PERMUTE_MODES,
+        default="none",
+        help="input-channel permutation before N:M grouping, per sublayer and pattern: "
+        "balanced (channels sorted by summed metric, dealt to groups in snake order), lsa "
+        "(balanced + linear-sum-assignment refinement, as RIA); the stimulus carries it "
+        "(default: none)",
+    )
 
 
 def add_pruner(p: argparse.ArgumentParser, default_metric: str = "wanda") -> None:
@@ -394,6 +424,13 @@ def check_options(a: argparse.Namespace, methods: Iterable[str] = ()) -> HwConfi
     for method in methods:
         if method in ("flow", "owl", "measured"):
             check_candidates(candidates_for(a, method, hw.P), a.target, hw.P, method)
+    if getattr(a, "granularity", "block") != "block" and "measured" not in methods:
+        raise ValueError(
+            f"--granularity {a.granularity}: only the measured-cost selection chooses per "
+            "sublayer (--method measured, or measured in --methods)"
+        )
+    if getattr(a, "granularity", "block") != "block" and a.dense_ends:
+        raise ValueError("--dense-ends applies to block granularity only")
     if "measured" in methods and a.operating_point is not None:
         op, cands = a.operating_point[0], candidates_for(a, "measured", hw.P)
         if op not in cands:

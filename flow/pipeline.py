@@ -52,9 +52,20 @@ class Selection:
     exact: bool
     status: list[str]
     options: dict
+    # "sublayer" (issue 18): `patterns` has one entry per linear sublayer (`items`, block-major)
+    # and `sublayer_patterns` the same choice per block, {sublayer: (n, m)}.
+    granularity: str = "block"
+    items: list[str] = field(default_factory=list)
+    sublayer_patterns: list[dict[str, Pattern]] | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def plan(self, metric: str, mask: str, c_tile: int, permute: str = "none") -> PrunePlan:
+        """The PrunePlan that prunes the model to this selection."""
+        if self.sublayer_patterns is not None:
+            return PrunePlan([], metric, mask, c_tile, self.sublayer_patterns, permute)
+        return PrunePlan(list(self.patterns), metric, mask, c_tile, None, permute)
 
 
 def hm_key(hyper_m: float) -> str:

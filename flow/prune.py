@@ -18,7 +18,6 @@ from flow.permute import channel_permutation, inverse
 from flow.sparsegpt import sparsegpt_prune_patterns
 from golden.masks import pair_shared_mask
 
-
 Pattern = tuple[int, int]
 
 

@@ -95,7 +95,8 @@ def print_selection(sel: Selection) -> None:
             )
         elif "cost" in r:
             extra = f"  measured cost {r['cost']:+.4f}"
-        print(f"  block {r['layer']:3d}: {r['n']}:{r['m']}{extra}")
+        sub = f" {r['sublayer']}" if "sublayer" in r else ""
+        print(f"  block {r['layer']:3d}{sub}: {r['n']}:{r['m']}{extra}")
     print(
         f"target sparsity {sel.target:.4f}; achieved {sel.achieved:.4f} "
         f"(layer mean {sel.achieved_layer_mean:.4f}, parameter-weighted "

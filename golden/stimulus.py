@@ -296,7 +296,9 @@ def _checked_header(z: np.lib.npyio.NpzFile, path: Path) -> dict:
             _header_field(meta, key, (int, float), where)
         if "permuted" in meta:
             if version < 2:
-                raise StimulusError(f"{where}: 'permuted' needs format version 2, file is {version}")
+                raise StimulusError(
+                    f"{where}: 'permuted' needs format version 2, file is {version}"
+                )
             if type(meta["permuted"]) is not bool:
                 raise StimulusError(f"{where}: header 'permuted'={meta['permuted']!r} not a bool")
     return hdr

@@ -59,7 +59,6 @@ def run_experiment(ctx: Context, a: argparse.Namespace) -> None:
         select_uniform,
         snapshot_weights,
     )
-    from flow.prune import PrunePlan
     from flow.report import pattern_summary, plot_layers
     from flow.session import usage
 
@@ -138,7 +137,7 @@ def run_experiment(ctx: Context, a: argparse.Namespace) -> None:
     for label, sel_name, metric, mask in runs:
         sel = sels[sel_name]
         t = time.perf_counter()
-        result = prune_model(lm, win.calib, a.batch, PrunePlan(sel.patterns, metric, mask, C))
+        result = prune_model(lm, win.calib, a.batch, sel.plan(metric, mask, C, a.permute))
         ppl = perplexity(lm, win.eval, a.batch)
         restore_weights(lm, snapshot)
         rows.append(

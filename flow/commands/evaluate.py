@@ -99,6 +99,10 @@ def _run_key(a: argparse.Namespace, seed: int, metric: str, mask: str, label: st
         keyed |= {
             k: str(getattr(a, k)) for k in ("probe_windows", "probe_seqlen", "operating_point")
         }
+        if a.granularity != "block":  # issue 18; absent by default so old keys stay valid
+            keyed |= {"granularity": a.granularity, "sublayer_cost": a.sublayer_cost}
+    if a.permute != "none":
+        keyed["permute"] = a.permute
         keyed["resolved"] = str(measured_candidates(HwConfig.named(a.hw_config).P))
     blob = json.dumps([keyed, seed, metric, mask, label], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -160,7 +164,6 @@ def cmd_eval(a: argparse.Namespace) -> int:
     from flow.latency import LatencyTally
     from flow.methods import run_stats
     from flow.pipeline import prune_model, restore_weights, snapshot_weights
-    from flow.prune import PrunePlan
     from flow.report import pattern_summary
     from flow.session import setup, usage
 
@@ -220,7 +223,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
                         t = time.perf_counter()
                         # Latency depends on the masks only; seeds change them very little.
                         tally = LatencyTally(lat_cfg) if seed == a.first_seed else None
-                        plan = PrunePlan(sel.patterns, metric, mask, ctx.hw.sel_width)
+                        plan = sel.plan(metric, mask, ctx.hw.sel_width, a.permute)
                         result = prune_model(
                             lm, win.calib, a.batch, plan, on_mask=tally.add if tally else None
                         )
@@ -237,6 +240,8 @@ def cmd_eval(a: argparse.Namespace) -> int:
                             "sparsity": sel.achieved_layer_mean,
                             "param_sparsity": sel.achieved_param_weighted,
                             "zeros": result.zero_fraction,
+                            "granularity": sel.granularity,
+                            "permute": a.permute,
                             "ppl": ppl,
                             "latency": tally.as_dict() if tally else None,
                             "seconds": time.perf_counter() - t,

@@ -53,10 +53,13 @@ _KEYED = (
     "tokens",
     "batch",
 )
+# Issue 18 options: keyed only when not the default (earlier exports keep their keys).
+_KEYED_NEW = {"granularity": "block", "sublayer_cost": "measured", "permute": "none"}
 
 
 def export_options(a: argparse.Namespace) -> dict:
     opts = {k: getattr(a, k) for k in _KEYED}
+    opts |= {k: getattr(a, k) for k, v in _KEYED_NEW.items() if getattr(a, k) != v}
     opts["operating_point"] = candidates_text(a.operating_point) if a.operating_point else None
     opts["candidates"] = candidates_text(tuple(a.candidates)) if a.candidates else None
     return opts
@@ -74,7 +77,6 @@ def cmd_export(a: argparse.Namespace) -> int:
     from flow.methods import cost_table, run_stats, select_method
     from flow.models import default_model_path, model_identity
     from flow.pipeline import ExportCapture, prune_model
-    from flow.prune import PrunePlan
     from flow.session import base_log, print_selection, setup, usage, write_log
     from golden.stimulus import save_stimulus
 
@@ -108,7 +110,7 @@ def cmd_export(a: argparse.Namespace) -> int:
     print_selection(sel)
     stages["select"] = time.perf_counter() - t0 - sum(stages.values())
     capture = ExportCapture(a.sublayer, a.all_sublayers, a.max_cout, a.tokens)
-    plan = PrunePlan(sel.patterns, a.metric, a.mask, ctx.hw.sel_width)
+    plan = sel.plan(a.metric, a.mask, ctx.hw.sel_width, a.permute)
     result = prune_model(ctx.lm, ctx.windows.calib, a.batch, plan, capture)
     stages["prune"] = time.perf_counter() - t0 - sum(stages.values())
     ppl = perplexity(ctx.lm, ctx.windows.eval, a.batch) if ctx.windows.eval.shape[0] else None
@@ -124,6 +126,8 @@ def cmd_export(a: argparse.Namespace) -> int:
         "cache_key": key,
         "code_version": code_version(),
         "patterns": [f"{n}:{m}" for n, m in sel.patterns],
+        "granularity": sel.granularity,
+        "permute": a.permute,
         "achieved_sparsity": sel.achieved,
         "zero_fraction": result.zero_fraction,
         "perplexity": ppl,  # None unless --eval-windows > 0 (windows["eval_range"])

@@ -22,14 +22,13 @@ def cmd_prune(a: argparse.Namespace) -> int:
     from flow.evaluate import perplexity
     from flow.methods import run_stats, select_method
     from flow.pipeline import prune_model
-    from flow.prune import PrunePlan
     from flow.session import base_log, print_selection, setup, usage, write_log
 
     ctx = setup(a)
     stats = None if a.method == "measured" else run_stats(ctx, a)
     sel = select_method(a.method, ctx, a, stats, a.metric, a.mask)
     print_selection(sel)
-    plan = PrunePlan(sel.patterns, a.metric, a.mask, ctx.hw.sel_width)
+    plan = sel.plan(a.metric, a.mask, ctx.hw.sel_width, a.permute)
     result = prune_model(ctx.lm, ctx.windows.calib, a.batch, plan)
     print(f"pruned: {result.zero_fraction:.4f} of the linear-sublayer weights are zero")
     ppl = None
