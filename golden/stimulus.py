@@ -362,12 +362,20 @@ def synthetic_stimulus(
     cout: int,
     k: int,
     tokens: int,
+    permuted: bool = False,
 ) -> Stimulus:
-    """A valid stimulus with one random layer per `(n, m)` (per-channel magnitude masks)."""
+    """A valid stimulus with one random layer per `(n, m)` (per-channel magnitude masks); with
+    `permuted`, each layer gets a random input permutation and its mask is N:M in that order
+    (a version 2 file)."""
     layers = []
     for i, (n, m) in enumerate(patterns):
         w = rng.standard_normal((cout, k))
-        mask = nm_mask(np.abs(w), n, m)
+        perm = rng.permutation(k).astype(np.int32) if permuted else None
+        if perm is None:
+            mask = nm_mask(np.abs(w), n, m)
+        else:
+            mask = np.empty((cout, k), dtype=bool)
+            mask[:, perm] = nm_mask(np.abs(w[:, perm]), n, m)
         q, scale = quantize_per_channel(np.where(mask, w, 0.0))
         layers.append(
             StimulusLayer(
@@ -381,6 +389,7 @@ def synthetic_stimulus(
                 mask=mask,
                 act=rng.integers(-128, 128, size=(tokens, k), dtype=np.int8),
                 act_scale=1.0,
+                perm=perm,
             )
         )
     stim = Stimulus(
