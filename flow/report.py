@@ -215,6 +215,10 @@ def cost_analysis(runs: list[dict]) -> list[dict]:
         sp = [_sparsity_of(k) for k in names]
         hi, lo = names[int(np.argmax(sp))], names[int(np.argmin(sp))]
         sens = [lay["costs"][hi] - lay["costs"][lo] for lay in layers]
+        sub = [f"{lay['layer']}.{lay['sublayer']}" for lay in layers if "sublayer" in lay]
+        if sub:  # per-sublayer selection (issue 18): block sensitivity = sum of its sublayers'
+            blocks = np.array([lay["layer"] for lay in layers])
+            sens_items, sens = sens, np.bincount(blocks, weights=sens).tolist()
         op = "uniform {}:{}".format(*r["selection"]["options"]["operating_point"])
         same = [x for x in runs if x["seed"] == r["seed"]]
         base = next(
@@ -236,6 +240,7 @@ def cost_analysis(runs: list[dict]) -> list[dict]:
                 "sensitivity_mean": float(np.mean(sens)),
                 "sensitivity_std": float(np.std(sens)),
                 "most_sensitive_block": int(np.argmax(sens)),
+                **({"most_sensitive_sublayer": sub[int(np.argmax(sens_items))]} if sub else {}),
                 "predicted": float(sum(lay["cost"] for lay in layers)),
                 "realised": float(np.log(r["ppl"] / base["ppl"])) if base else None,
                 "rank_corr_O": spearman(o, sens) if o else None,

@@ -270,3 +270,44 @@ def test_lever_options_checked_before_loading(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         main([*base, "--permute", "sorted"])
     assert "invalid choice: 'sorted'" in capsys.readouterr().err
+
+
+def test_cost_cache_key_holds_granularity_and_permutation(planted, tmp_path: Path, capsys) -> None:
+    model, text = planted
+    args = [
+        "select",
+        "--method",
+        "measured",
+        "--model",
+        str(model),
+        "--text",
+        str(text),
+        "--nsamples",
+        "4",
+        "--seqlen",
+        "32",
+        "--batch",
+        "2",
+        "--threads",
+        "1",
+        "--probe-windows",
+        "2",
+        "--cost-cache",
+        str(tmp_path / "cache"),
+        "--log",
+        str(tmp_path / "sel.json"),
+    ]
+    variants = (
+        [],
+        ["--granularity", "sublayer"],
+        ["--granularity", "sublayer", "--sublayer-cost", "split"],
+        ["--permute", "balanced"],
+    )
+    for extra in variants:  # each is measured once, then comes from the cache
+        assert main([*args, *extra]) == 0
+        assert "cache hit" not in capsys.readouterr().out
+        assert main([*args, *extra]) == 0
+        assert "cache hit" in capsys.readouterr().out
+    assert len(list((tmp_path / "cache").glob("costs-*.json"))) == len(variants)
+    log = json.loads((tmp_path / "sel.json").read_text())
+    assert log["selection"]["granularity"] == "block"
