@@ -424,7 +424,9 @@ def check_options(a: argparse.Namespace, methods: Iterable[str] = ()) -> HwConfi
     for method in methods:
         if method in ("flow", "owl", "measured"):
             check_candidates(candidates_for(a, method, hw.P), a.target, hw.P, method)
-    if getattr(a, "granularity", "block") != "block" and "measured" not in methods:
+    # methods is empty when an API caller (flow.session.setup) re-checks an eval's options:
+    # flow.commands.evaluate.check_eval checks its own --methods.
+    if getattr(a, "granularity", "block") != "block" and methods and "measured" not in methods:
         raise ValueError(
             f"--granularity {a.granularity}: only the measured-cost selection chooses per "
             "sublayer (--method measured, or measured in --methods)"

@@ -192,9 +192,9 @@ def prune_block_mixed(
             by_pattern.setdefault(tuple(patterns[name]), []).append(name)
         for (n, m), names in by_pattern.items():
             if n == m:
-                for name in names:
+                for name in names:  # on the compute device, as the sparse masks
                     masks[name] = torch.ones(
-                        stored[name].shape, dtype=torch.bool, device=stored[name].device
+                        stored[name].shape, dtype=torch.bool, device=hessian[name].device
                     )
                 continue
             part = {name: stored[name] for name in names}

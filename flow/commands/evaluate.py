@@ -128,6 +128,11 @@ def check_eval(a: argparse.Namespace) -> HwConfig:
     methods = _names("--methods", a.methods, EVAL_METHODS)
     _names("--metrics", a.metrics, METRICS)
     _names("--masks", a.masks, MASK_MODES)
+    if a.granularity != "block" and "measured" not in methods:
+        raise ValueError(
+            f"--granularity {a.granularity}: only the measured-cost selection chooses per "
+            "sublayer (add measured to --methods)"
+        )
     hw = check_options(a, methods=[_FLOW_SET[m] for m in methods if m in _FLOW_SET])
     for method in set(methods) & set(_HW_SET):
         check_candidates(candidates_for(a, "measured", hw.P), a.target, hw.P, method)
