@@ -11,7 +11,8 @@
 # Resumable like scripts/probe_study.sh (finished runs are kept in each runs.json).
 # Usage: [JOBS=n] [PYTHON=...] [PERMUTE=lsa|balanced] [VARIANTS="block sublayer block+perm
 #   sublayer+perm"] scripts/lever_study.sh OUT [flow options, e.g. --device cuda --model X
-#   --text Y]
+#   --text Y]. VARIANTS may also name sublayer-split (per-sublayer selection from the split cost
+#   model: block probes only), to compare its perplexity with measured sublayer costs.
 set -euo pipefail
 out=${1:?usage: $0 OUT [flow options]}
 shift
@@ -26,7 +27,12 @@ for variant in "${variants[@]}"; do
     sublayer) opts=(--granularity sublayer --permute none) ;;
     block+perm) opts=(--granularity block --permute "$permute") ;;
     sublayer+perm) opts=(--granularity sublayer --permute "$permute") ;;
-    *) echo "unknown variant $variant (block, sublayer, block+perm, sublayer+perm)" >&2; exit 2 ;;
+    sublayer-split) opts=(--granularity sublayer --sublayer-cost split --permute none) ;;
+    *)
+      echo "unknown variant $variant (block, sublayer, block+perm, sublayer+perm," \
+        "sublayer-split)" >&2
+      exit 2
+      ;;
   esac
   for metric in sparsegpt wanda; do
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
