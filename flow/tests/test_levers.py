@@ -311,3 +311,56 @@ def test_cost_cache_key_holds_granularity_and_permutation(planted, tmp_path: Pat
     assert len(list((tmp_path / "cache").glob("costs-*.json"))) == len(variants)
     log = json.loads((tmp_path / "sel.json").read_text())
     assert log["selection"]["granularity"] == "block"
+
+
+def test_eval_per_sublayer_with_permutation(planted, tmp_path: Path) -> None:
+    """`flow eval` as scripts/lever_study.sh runs it (uniform + measured per sublayer, with a
+    permutation): finished runs record granularity and permutation, and the sublayer run its
+    split-vs-measured agreement."""
+    model, text = planted
+    out = tmp_path / "eval"
+    args = [
+        "eval",
+        "--model",
+        str(model),
+        "--text",
+        str(text),
+        "--nsamples",
+        "4",
+        "--seqlen",
+        "32",
+        "--batch",
+        "2",
+        "--threads",
+        "1",
+        "--probe-windows",
+        "2",
+        "--eval-windows",
+        "2",
+        "--seeds",
+        "1",
+        "--metrics",
+        "sparsegpt",
+        "--methods",
+        "uniform,measured",
+        "--hw-config",
+        "paper_g1",
+        "--latency-config",
+        "paper_g1",
+        "--granularity",
+        "sublayer",
+        "--permute",
+        "balanced",
+        "--cost-cache",
+        str(tmp_path / "cache"),
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    runs = [r for r in json.loads((out / "runs.json").read_text()).values() if r["seed"] == 0]
+    assert {r["label"] for r in runs} == {"uniform 2:4", "uniform 4:8", "measured"}
+    assert all(r["permute"] == "balanced" for r in runs)
+    measured = next(r for r in runs if r["label"] == "measured")
+    assert measured["granularity"] == "sublayer" and len(measured["layer_patterns"]) == 28
+    assert measured["selection"]["options"]["split_vs_measured"] is not None
+    assert measured["latency"]["sublayers"] == 28
