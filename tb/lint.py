@@ -26,7 +26,14 @@ from tb.toolchain import SIMULATORS, simulator_env
 (WAIVERS,) = (RTL_DIR / path for path in CORE.files("lint", "vlt", tool="verilator"))
 TOP = CORE.toplevel("lint")
 # paper_g1_rpb32: G = 1 and RPB = R; then the three baselines (dense, fixed 1:2, fixed 2:4).
-LINT_CONFIGS = ("default", "paper", "paper_g1_rpb32", "paper_dense", "paper_fixed12", "paper_fixed24")
+LINT_CONFIGS = (
+    "default",
+    "paper",
+    "paper_g1_rpb32",
+    "paper_dense",
+    "paper_fixed12",
+    "paper_fixed24",
+)
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,11 @@ TARGETS: tuple[LintTarget, ...] = (
         ("flexcim_adder_tree",),
         _pick("P", "R", "C", "WB", "AB", "ACC", "MAX_TOK"),
     ),
-    LintTarget("flexcim_ctrl", ("flexcim_pkg",), _pick("P", "R", "C", "MAX_TOK", "G", "RPB", "FIXED_N", "FIXED_M")),
+    LintTarget(
+        "flexcim_ctrl",
+        ("flexcim_pkg",),
+        _pick("P", "R", "C", "MAX_TOK", "G", "RPB", "FIXED_N", "FIXED_M"),
+    ),
     LintTarget("flexcim_axil", (), lambda cfg: {}),
     LintTarget(
         "flexcim_core_assert",
