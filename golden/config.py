@@ -137,11 +137,13 @@ class HwConfig:
 
     @property
     def q_values(self) -> int:
-        """Pair selects the hardware can route: P (FlexCiM's P:1 mux), 2 (fixed 2:4's 2:1
-        mux), 1 (dense and fixed 1:2: the pair is wired; q is ignored)."""
+        """Pairs of its set a slot can read: P (FlexCiM's P:1 mux), P / 2 (dense DCiM, pair
+        p // 2 wired to slot p), 2 (fixed 2:4's 2:1 mux), 1 (fixed 1:2: pair 0 wired)."""
         kind = self.core_kind
         if kind == "flexcim":
             return self.P
+        if kind == "dense":
+            return self.P // 2
         return 2 if self.fixed_pattern == (2, 4) else 1
 
     @property
