@@ -96,7 +96,14 @@ class CoreCoverage:
             # is only one bin. A fixed-pattern core "spills" a non-compliant layer (runs it dense).
             point("mask.spill", spill_bins, lambda j, mp, tb, sp: sp),
         )
-        self._job = cross("job.pattern_x_multipass", ["job.pattern", "job.multipass"])(self._job)
+        if cfg.fixed_pattern is None:
+            self._job = cross("job.pattern_x_multipass", ["job.pattern", "job.multipass"])(
+                self._job
+            )
+        else:
+            # A baseline runs every layer pattern at its own one: a layer's passes follow from
+            # its compliance (sparse, or dense: `mask.spill`), not from its n:m.
+            self._job = cross("job.spill_x_multipass", ["mask.spill", "job.multipass"])(self._job)
 
         def slot_hook(q: int, meta: int) -> None:
             """Sampled per distinct (q, b) of the cells holding non-zero weights."""
