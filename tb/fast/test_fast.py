@@ -122,7 +122,9 @@ def test_replay_refuses_unsupported_layers(tmp_path: Path) -> None:
         replay(path, "tiny", tmp_path / "out", workers=1)
 
 
-@pytest.mark.parametrize("config", ["small", "small_g1_rpb4", "paper"])
+@pytest.mark.parametrize(
+    "config", ["small", "small_g1_rpb4", "paper", "small_dense", "small_fixed24"]
+)
 def test_fast_testbench_top_is_lint_clean(config: str) -> None:
     """The fast-path testbench top meets the RTL's bar: `verilator --lint-only -Wall` clean."""
     params = {**load_configs()[config], **DEPTHS}
