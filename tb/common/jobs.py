@@ -15,7 +15,7 @@ from golden.beats import activation_beats, weight_beats
 from golden.config import HwConfig
 from golden.cycle_model import job_cycles
 from golden.datapath import structured_forward
-from golden.mapper import LayerMapping, TileImage, gather_activations, map_layer
+from golden.mapper import LayerMapping, TileImage, gather_activations, map_layer, map_layer_fixed
 from golden.reference import reference_matmul
 
 
@@ -107,8 +107,15 @@ def layer_jobs(
 ) -> tuple[LayerMapping, list[Job]]:
     """Map a layer and split it into jobs: column tiles x chunks of MAX_TOK tokens (§4).
     With `perm` the core sees the input channels in that order (golden.mapper.map_layer);
-    `weight` and `x` stay in the original order and the expected outputs are W x."""
-    mapping = map_layer(weight, n, m, cfg, mode=mode, perm=perm)
+    `weight` and `x` stay in the original order and the expected outputs are W x.
+    On a baseline core (cfg.FIXED_N/FIXED_M) the layer's n:m only labels the jobs: the images
+    are golden.mapper.map_layer_fixed's (the core's one pattern; non-compliant layers dense)."""
+    if cfg.fixed_pattern is not None:
+        if perm is not None:
+            raise ValueError("a permuted layer on a baseline core: map_layer_fixed takes no perm")
+        mapping = map_layer_fixed(weight, cfg)
+    else:
+        mapping = map_layer(weight, n, m, cfg, mode=mode, perm=perm)
     jobs = []
     for ti, tile in enumerate(mapping.tiles):
         for start in range(0, x.shape[0], cfg.MAX_TOK):

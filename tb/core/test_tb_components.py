@@ -13,7 +13,7 @@ from cocotb_coverage.coverage import coverage_db, merge_coverage
 
 from golden.beats import decode_weight_beat
 from golden.config import HwConfig, csr_error_code, supported_patterns
-from golden.cycle_model import job_cycles
+from golden.cycle_model import dense_dcim_cycles, fixed_pattern_cycles, job_cycles
 from golden.nm_format import check_nm
 from golden.reference import reference_matmul
 from tb.common.coverage import CoreCoverage, error_examples, value_corners
@@ -145,3 +145,26 @@ def test_coverage_model_bins_of_the_recommended_shape() -> None:
     cov.sample_job(zero, StallProfile(), 0)
     assert coverage_db[f"{root}.beat.rows_differ"].detailed_coverage == {False: 1, True: jobs}
     assert coverage_db[f"{root}.beat.row"].size == cfg.RPB
+
+
+@pytest.mark.parametrize("name", ["small_dense", "small_fixed12", "small_fixed24"])
+def test_baseline_jobs_follow_the_baseline_cycle_model(name: str) -> None:
+    """On a baseline core every layer pattern maps with map_layer_fixed: the jobs' summed model
+    cycles are dense_dcim_cycles / fixed_pattern_cycles, and code 6 is among the examples."""
+    cfg = HwConfig.named(name)
+    rng = np.random.default_rng(21)
+    for n, m in supported_patterns(cfg.P):
+        spec = random_spec(rng, n, m, cfg, cout=2 * cfg.C + 1, tokens=cfg.MAX_TOK + 1)
+        w, x = random_layer(rng, spec, cfg)
+        mapping, jobs = layer_jobs("unit", w, x, n, m, cfg)
+        assert (mapping.n_hw, mapping.m_hw) == cfg.fixed_pattern
+        assert all(
+            csr_error_code(j.tile.n_hw, j.tile.m_hw, j.tokens, j.passes, cfg) == 0 for j in jobs
+        )
+        total = sum(job.model_cycles for job in jobs)
+        if cfg.core_kind == "dense":
+            want = dense_dcim_cycles(*w.shape, x.shape[0], cfg).total
+        else:
+            want = fixed_pattern_cycles(w != 0, *cfg.fixed_pattern, x.shape[0], cfg).total
+        assert total == want, f"{name} {n}:{m}: jobs {total}, baseline model {want}"
+    assert 6 in error_examples(cfg)

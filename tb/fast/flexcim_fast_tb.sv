@@ -24,6 +24,8 @@ module flexcim_fast_tb #(
   parameter int MAX_TOK = 16,
   parameter int G       = C,      // columns sharing one pair select
   parameter int RPB     = 1,      // activation rows per beat
+  parameter int FIXED_N = 0,      // baseline pattern N (0: FlexCiM; P dense; 1, 2 fixed sparse)
+  parameter int FIXED_M = 0,      // baseline pattern M (0: FlexCiM; P dense; 2, 4 fixed sparse)
   parameter int W_DEPTH = 8192,   // weight beats one load can hold
   parameter int A_DEPTH = 65536   // activation beats one load can hold
 ) (
@@ -178,7 +180,7 @@ module flexcim_fast_tb #(
   // ------------------------------------------------------------ the core
   flexcim_core #(
     .P(P), .R(R), .C(C), .WB(WB), .AB(AB), .ACC(ACC), .MAX_TOK(MAX_TOK), .G(G),
-    .RPB(RPB)
+    .RPB(RPB), .FIXED_N(FIXED_N), .FIXED_M(FIXED_M)
   ) u_core (
     .clk_i,
     .rst_ni,
