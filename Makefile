@@ -79,8 +79,8 @@ regress: venv-flow apt ## Long sweep: everything, both simulators, slow and pape
 lint: lint-py lint-rtl ## ruff on Python, verilator --lint-only -Wall and iverilog on rtl/
 
 lint-py: venv
-	$(VENV)/bin/ruff check golden flow tb bench
-	$(VENV)/bin/ruff format --check golden flow tb bench
+	$(VENV)/bin/ruff check golden flow tb bench silicon
+	$(VENV)/bin/ruff format --check golden flow tb bench silicon
 
 lint-rtl: venv apt
 	$(PY) -m tb.ipcore --check
