@@ -113,11 +113,14 @@ def map_script(
 def run_key(
     sources: list[Path], params: dict[str, int], liberty: Path, options: MapOptions, flat: bool
 ) -> str:
+    """Hash of what decides the result: RTL and library contents, the Yosys script (with
+    placeholder paths), the options and the Yosys version; not this file's comments."""
     h = hashlib.sha256()
-    for path in [*sources, liberty, Path(__file__)]:
+    for path in [*sources, liberty]:
         h.update(path.name.encode())
         h.update(hashlib.sha256(path.read_bytes()).digest())
-    meta = {"params": params, "options": asdict(options), "flat": flat, "v": SCRIPT_VERSION}
+    script = map_script(sources, params, Path("@"), liberty, Path("@constr"), options, flat)
+    meta = {"script": script, "options": asdict(options), "flat": flat, "v": SCRIPT_VERSION}
     h.update(json.dumps(meta, sort_keys=True).encode())
     h.update(yosys_version().encode())
     return h.hexdigest()[:16]
