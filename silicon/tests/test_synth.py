@@ -14,10 +14,14 @@ from silicon.netlist import read_netlist
 from silicon.slew import check_slew
 from silicon.synth import map_design
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("yosys") is None or not DEFAULT_LIBERTY.is_file(),
-    reason="yosys or qflow-tech-osu018 not installed (make apt)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which("yosys") is None or not DEFAULT_LIBERTY.is_file(),
+        reason="yosys or qflow-tech-osu018 not installed (make apt)",
+    ),
+    # One xdist worker for both tests (make test: --dist loadgroup): they share tiny's mapping.
+    pytest.mark.xdist_group("silicon_tiny"),
+]
 
 
 @pytest.fixture(scope="module")
