@@ -12,7 +12,7 @@ from silicon.area import module_cells, total_area
 from silicon.liberty import DEFAULT_LIBERTY, read_liberty
 from silicon.netlist import read_netlist
 from silicon.slew import check_slew
-from silicon.synth import map_design
+from silicon.synth import MapOptions, map_design
 
 pytestmark = [
     pytest.mark.skipif(
@@ -47,9 +47,12 @@ def test_tiny_hierarchical_map(out: Path) -> None:
 
 
 def test_tiny_composed_equals_flat(out: Path) -> None:
+    # ABC's quick script on both sides keeps this in seconds (flat tiny at full effort takes
+    # ~30 s); the full-effort agreement is in docs/SILICON.md (tiny +0.32 %, small +0.23 %).
     lib = read_liberty()
-    hier = map_design("tiny", out=out, progress=lambda _: None)
-    flat = map_design("tiny", flat=True, out=out, progress=lambda _: None)
+    fast = MapOptions(fast=True)
+    hier = map_design("tiny", options=fast, out=out, progress=lambda _: None)
+    flat = map_design("tiny", flat=True, options=fast, out=out, progress=lambda _: None)
     composed = total_area(module_cells(read_netlist(hier.netlist), lib))
     flat_area = total_area(module_cells(read_netlist(flat.netlist), lib))
-    assert composed == pytest.approx(flat_area, rel=0.02)  # measured +0.32 %
+    assert composed == pytest.approx(flat_area, rel=0.02)
