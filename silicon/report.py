@@ -45,6 +45,7 @@ class ModuleRow:
     flops: int
     area_um2: float  # own, one instance
     area_incl_um2: float  # with sub-instances, one instance
+    generic_cells: int  # bench.area's generic cells of one instance, own (same Yosys run)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def baseline_pairs(names: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _rows(netlist: Netlist, mods: list[ModuleCells]) -> list[ModuleRow]:
+def _rows(netlist: Netlist, mods: list[ModuleCells], generic: CoreArea) -> list[ModuleRow]:
     names = [m.module for m in mods]
     rows = []
     for m in mods:
@@ -83,7 +84,11 @@ def _rows(netlist: Netlist, mods: list[ModuleCells]) -> list[ModuleRow]:
                 if any(c.type == m.module for c in netlist.modules[p].cells.values())
             ]
             name = f"{name} in {'/'.join(_module_name(p) for p in parents)}"
-        rows.append(ModuleRow(name, m.instances, m.cells, m.flops, m.area, m.area_incl))
+        # bench.area names modules the same way; it counts instances the same way too.
+        gen = next((g for g in generic.modules if g.module == name), None)
+        if gen is None or gen.instances != m.instances:
+            raise RuntimeError(f"module {name}: no generic row with {m.instances} instances")
+        rows.append(ModuleRow(name, m.instances, m.cells, m.flops, m.area, m.area_incl, gen.cells))
     return rows
 
 
@@ -128,7 +133,7 @@ def analyse(
     silicon = SiliconArea(
         config,
         run.params,
-        _rows(netlist, mods),
+        _rows(netlist, mods, generic),
         sum(m.cells * m.instances for m in mods),
         area,
         run.yosys_area,
@@ -163,14 +168,15 @@ def markdown(areas: list[SiliconArea], flats: list[dict], lib: Library, options:
         f"inputs driven by {options.driving_cell}, outputs load {options.load_pf} pF. "
         "Cell area only (no wires, no utilisation).",
         "",
-        "| config | module | instances | cells | flops | um^2 (one) | um^2 incl. subs "
-        "| x instances | share |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| config | module | instances | generic cells (one) | cells | flops | um^2 (one) "
+        "| um^2 incl. subs | x instances | share |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for a in areas:
         for m in a.modules:
             out.append(
-                f"| {a.config} | {m.module} | {m.instances} | {m.cells} | {m.flops} | "
+                f"| {a.config} | {m.module} | {m.instances} | {m.generic_cells} | {m.cells} | "
+                f"{m.flops} | "
                 f"{m.area_um2:,.0f} | {m.area_incl_um2:,.0f} | "
                 f"{m.area_um2 * m.instances:,.0f} | "
                 f"{100 * m.area_um2 * m.instances / a.area_um2:.1f}% |"
