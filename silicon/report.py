@@ -114,6 +114,8 @@ def _slew_summary(r: SlewReport) -> dict:
         "worst_clock": _net(r.worst_clock) if r.worst_clock else None,
         "clock_out_of_range": r.clock_out_of_range,
         "worst_nets": [_net(c) for c in r.worst_nets],
+        "buffers": r.buffers,
+        "buffer_area_um2": r.buffer_area,
     }
 
 
@@ -184,8 +186,8 @@ def markdown(areas: list[SiliconArea], flats: list[dict], lib: Library, options:
     out += [
         "",
         "| config | P x R x C | generic cells | library cells | area mm^2 | um^2 per generic cell "
-        "| nets out of range | worst data net (load pF / slew ns) | yosys s |",
-        "|---|---|---:|---:|---:|---:|---:|---|---:|",
+        "| nets out of range | worst data net (load pF / slew ns) | buffer trees | yosys s |",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for a in areas:
         p, w = a.params, a.slew["worst"]
@@ -194,7 +196,9 @@ def markdown(areas: list[SiliconArea], flats: list[dict], lib: Library, options:
             f"{a.cells:,} | {a.area_um2 / 1e6:.3f} | {a.area_um2 / a.generic_cells:.1f} | "
             f"{a.slew['out_of_range']} ({a.slew['out_of_range_instances']} with instances) | "
             f"{w['module']} {w['net']}: {w['load_pf']:.3f} / {w['slew_ns']:.3f} "
-            f"(max {w['load_max_pf']} / {w['slew_max_ns']}) | {a.seconds} |"
+            f"(max {w['load_max_pf']} / {w['slew_max_ns']}) | "
+            f"{a.slew['buffers']:,} BUFX4, +{100 * a.slew['buffer_area_um2'] / a.area_um2:.2f}% "
+            f"| {a.seconds} |"
         )
     by_name = {a.config: a for a in areas}
     pairs = baseline_pairs(list(by_name))

@@ -316,6 +316,21 @@ class SlewChecker:
         return checks
 
 
+BUFFER_CELL = "BUFX4"  # what the buffer-tree estimate builds trees of
+
+
+def buffer_tree(load: float, driver_max: float, buf_in: float, buf_max: float) -> int:
+    """Buffers a tree needs so that no driver sees more than its table's load: leaves of
+    `buf_max` each, then levels that drive those buffers' inputs, until the original driver
+    (`driver_max`) can take the rest. An estimate for area, not a placed tree."""
+    count = 0
+    while load > driver_max:
+        level = -(-load // buf_max)  # ceil
+        count += int(level)
+        load = level * buf_in
+    return count
+
+
 @dataclass(frozen=True)
 class SlewReport:
     nets: int  # distinct nets checked (each module once)
@@ -325,6 +340,9 @@ class SlewReport:
     worst_clock: NetCheck | None
     clock_out_of_range: int
     worst_nets: list[NetCheck]  # the ten worst data nets
+    # Buffer trees that would bring the overloaded data nets into range (every instance):
+    buffers: int
+    buffer_area: float  # library area units (um^2)
 
 
 def check_slew(
@@ -332,6 +350,7 @@ def check_slew(
     lib: Library,
     options: MapOptions = MapOptions(),  # noqa: B008
     top: str | None = None,
+    buffer_cell: str = BUFFER_CELL,
 ) -> SlewReport:
     checker = SlewChecker(netlist, lib, options)
     root = top or netlist.top
@@ -346,6 +365,14 @@ def check_slew(
     if not data:
         raise LibertyError("no data nets to check")
     bad = [c for c in data if not c.ok]
+    buf = lib.cell(buffer_cell)
+    buf_in = next(p.capacitance for p in buf.pins.values() if p.direction == "input")
+    buf_max = min(_load_max(buf, p.name) for p in buf.pins.values() if p.direction == "output")
+    buffers = sum(
+        counts[c.module] * buffer_tree(c.load, c.load_max, buf_in, buf_max)
+        for c in bad
+        if c.load > c.load_max
+    )
     return SlewReport(
         len(every),
         len(bad),
@@ -354,4 +381,6 @@ def check_slew(
         clocks[0] if clocks else None,
         sum(not c.ok for c in clocks),
         data[:10],
+        buffers,
+        buffers * buf.area,
     )

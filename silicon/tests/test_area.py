@@ -10,7 +10,7 @@ from silicon.area import module_cells, total_area
 from silicon.liberty import LibertyError, read_liberty
 from silicon.netlist import netlist_from_json
 from silicon.report import baseline_pairs
-from silicon.slew import check_slew
+from silicon.slew import buffer_tree, check_slew
 from silicon.synth import MapOptions, map_design
 from silicon.tests.hand import HAND_AREA, hand_netlist
 
@@ -40,7 +40,7 @@ def test_missing_library_is_named_before_yosys(tmp_path: Path) -> None:
 
 
 def test_slew_by_hand() -> None:
-    report = check_slew(netlist_from_json(hand_netlist()), LIB, OPTIONS)
+    report = check_slew(netlist_from_json(hand_netlist()), LIB, OPTIONS, buffer_cell="INV")
     nets = {c.net: c for c in report.worst_nets}
     n1 = nets["n1"]
     # Port a: INV at input slew 0 (the table's fastest) and load 0.01 -> rise 0.2 (the worse).
@@ -56,15 +56,25 @@ def test_slew_by_hand() -> None:
 
 
 def test_slew_check_flags_a_huge_fanout() -> None:
-    report = check_slew(netlist_from_json(hand_netlist(fanout=50)), LIB, OPTIONS)
+    report = check_slew(netlist_from_json(hand_netlist(fanout=50)), LIB, OPTIONS, buffer_cell="INV")
     # n1 overloaded; its slow edge then drives u1, whose output n2 is too slow as well.
     assert {c.net for c in report.worst_nets if not c.ok} == {"n1", "n2"}
     assert report.out_of_range == 2
     worst = report.worst
     assert worst.net == "n1" and worst.fanout == 51 and not worst.ok
     assert worst.load == pytest.approx(0.51) and worst.load > worst.load_max
+    # INV as the tree's buffer (0.1 pF each): 6 leaves (0.06 pF), which u0 drives.
+    assert report.buffers == 6 and report.buffer_area == 6 * 16
 
 
 def test_baseline_pairs() -> None:
     names = ["small", "small_dense", "small_fixed12", "paper_fixed24", "tiny"]
     assert baseline_pairs(names) == [("small", "small_dense"), ("small", "small_fixed12")]
+
+
+def test_buffer_tree_by_hand() -> None:
+    # 0.51 pF on a driver good for 0.1: ceil(0.51 / 0.2) = 3 buffers (0.03 pF), which it drives.
+    assert buffer_tree(0.51, 0.1, 0.01, 0.2) == 3
+    # 10 pF: 50 leaves (0.5 pF of inputs), then 3 more (0.03 pF): 53.
+    assert buffer_tree(10.0, 0.1, 0.01, 0.2) == 53
+    assert buffer_tree(0.05, 0.1, 0.01, 0.2) == 0
