@@ -31,7 +31,7 @@ from silicon.area import ModuleCells, module_cells, total_area
 from silicon.liberty import DEFAULT_LIBERTY, LibertyError, Library, read_liberty
 from silicon.netlist import Netlist, read_netlist
 from silicon.slew import NetCheck, SlewReport, check_slew
-from silicon.synth import OUT, MapOptions, map_design
+from silicon.synth import OUT, MapOptions, MappedRun, config_params, map_design
 
 PROG = "python -m silicon"
 _BASELINE = re.compile(r"^(?P<flex>.+)_(?:dense|fixed\d+)$")
@@ -123,6 +123,12 @@ def analyse(
     config: str, lib: Library, liberty: Path, options: MapOptions
 ) -> tuple[SiliconArea, CoreArea]:
     run = map_design(config, liberty=liberty, options=options, progress=_progress)
+    return analyse_run(run, lib, options)
+
+
+def analyse_run(run: MappedRun, lib: Library, options: MapOptions) -> tuple[SiliconArea, CoreArea]:
+    """Area, slew check and generic counts of one finished (hierarchical) run's folder."""
+    config = run.config
     start = time.perf_counter()
     netlist = read_netlist(run.netlist)
     mods = module_cells(netlist, lib)
@@ -145,6 +151,27 @@ def analyse(
         run.cached,
     )
     return silicon, generic
+
+
+def finished_run(folder: Path) -> MappedRun:
+    """A finished hierarchical run folder, as map_design would return it from the cache."""
+    done = folder / "run.json"
+    m = re.match(r"^(?P<config>.+)-hier-(?P<key>[0-9a-f]+)$", folder.name)
+    if m is None or not done.is_file():
+        raise SystemExit(refuse(PROG, f"{folder}: not a finished hierarchical run folder"))
+    meta = json.loads(done.read_text())
+    config = m.group("config")
+    checked_configs([config], PROG)
+    return MappedRun(
+        config,
+        config_params(config),
+        False,
+        folder,
+        meta["seconds"],
+        meta["yosys_area"],
+        m.group("key"),
+        True,
+    )
 
 
 def flat_vs_composed(
@@ -236,8 +263,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("configs", nargs="*", help=f"default: {' '.join(CONFIGS)}")
     parser.add_argument("--flat", nargs="*", default=[], help="also map these flattened")
     parser.add_argument("--liberty", type=Path, default=DEFAULT_LIBERTY)
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="also report finished hierarchical run folders (build/silicon/<config>-hier-<key>) "
+        "without Yosys, e.g. ones made before the RTL changed",
+    )
     args = parser.parse_args(argv)
-    names = args.configs or list(CONFIGS)
+    names = args.configs or ([] if args.run_dir else list(CONFIGS))
     checked_configs([*names, *args.flat], PROG)
     options = MapOptions()
     try:
@@ -248,6 +283,12 @@ def main(argv: list[str] | None = None) -> int:
     for i, name in enumerate(names, 1):
         _progress(f"[{i}/{len(names)}] {name}")
         silicon, generic = analyse(name, lib, args.liberty, options)
+        areas.append(silicon)
+        generics.append(generic)
+    for folder in args.run_dir:
+        run = finished_run(folder)
+        _progress(f"{run.config}: finished run {folder}")
+        silicon, generic = analyse_run(run, lib, options)
         areas.append(silicon)
         generics.append(generic)
     flats = [flat_vs_composed(name, lib, args.liberty, options) for name in args.flat]
