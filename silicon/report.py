@@ -46,6 +46,7 @@ class ModuleRow:
     area_um2: float  # own, one instance
     area_incl_um2: float  # with sub-instances, one instance
     generic_cells: int  # bench.area's generic cells of one instance, own (same Yosys run)
+    yosys_module: str  # `$paramod$<hash of the parameters>\\name`: equal across configurations
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,9 @@ def _rows(netlist: Netlist, mods: list[ModuleCells], generic: CoreArea) -> list[
         gen = next((g for g in generic.modules if g.module == name), None)
         if gen is None or gen.instances != m.instances:
             raise RuntimeError(f"module {name}: no generic row with {m.instances} instances")
-        rows.append(ModuleRow(name, m.instances, m.cells, m.flops, m.area, m.area_incl, gen.cells))
+        rows.append(
+            ModuleRow(name, m.instances, m.cells, m.flops, m.area, m.area_incl, gen.cells, m.module)
+        )
     return rows
 
 
@@ -191,6 +194,17 @@ def flat_vs_composed(
     }
 
 
+def best_known(areas: list[SiliconArea]) -> dict[str, float]:
+    """Per configuration, the core's um^2 with every module at the smallest mapping any
+    configuration of this report got for it (same RTL module, same parameters): ABC's result
+    depends on its input's order, so one module can map a few % apart in two runs."""
+    smallest: dict[str, float] = {}
+    for a in areas:
+        for m in a.modules:
+            smallest[m.yosys_module] = min(smallest.get(m.yosys_module, m.area_um2), m.area_um2)
+    return {a.config: sum(smallest[m.yosys_module] * m.instances for m in a.modules) for a in areas}
+
+
 def markdown(areas: list[SiliconArea], flats: list[dict], lib: Library, options: MapOptions) -> str:
     out = [
         f"Library {lib.name} ({lib.path}), {lib.nom_voltage} V; ABC -D {options.period_ps} ps, "
@@ -232,13 +246,17 @@ def markdown(areas: list[SiliconArea], flats: list[dict], lib: Library, options:
     if pairs:
         out += [
             "",
-            "| FlexCiM | baseline | FlexCiM mm^2 | baseline mm^2 | overhead |",
-            "|---|---|---:|---:|---:|",
+            "| FlexCiM | baseline | FlexCiM mm^2 | baseline mm^2 | overhead "
+            "| best-known FlexCiM / baseline mm^2 | best-known overhead |",
+            "|---|---|---:|---:|---:|---:|---:|",
         ]
+        best = best_known(areas)
         for flex, base in pairs:
             f, b = by_name[flex].area_um2, by_name[base].area_um2
+            bf, bb = best[flex], best[base]
             out.append(
-                f"| {flex} | {base} | {f / 1e6:.3f} | {b / 1e6:.3f} | {100 * (f / b - 1):+.1f}% |"
+                f"| {flex} | {base} | {f / 1e6:.3f} | {b / 1e6:.3f} | {100 * (f / b - 1):+.1f}% "
+                f"| {bf / 1e6:.3f} / {bb / 1e6:.3f} | {100 * (bf / bb - 1):+.1f}% |"
             )
     if flats:
         out += [

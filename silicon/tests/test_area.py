@@ -9,7 +9,7 @@ import pytest
 from silicon.area import module_cells, total_area
 from silicon.liberty import LibertyError, read_liberty
 from silicon.netlist import netlist_from_json
-from silicon.report import baseline_pairs
+from silicon.report import ModuleRow, SiliconArea, baseline_pairs, best_known
 from silicon.slew import buffer_tree, check_slew
 from silicon.synth import MapOptions, map_design
 from silicon.tests.hand import HAND_AREA, hand_netlist
@@ -78,3 +78,12 @@ def test_buffer_tree_by_hand() -> None:
     # 10 pF: 50 leaves (0.5 pF of inputs), then 3 more (0.03 pF): 53.
     assert buffer_tree(10.0, 0.1, 0.01, 0.2) == 53
     assert buffer_tree(0.05, 0.1, 0.01, 0.2) == 0
+
+
+def test_best_known_takes_the_smallest_mapping_of_a_shared_module() -> None:
+    def area(config: str, cell_um2: float) -> SiliconArea:
+        rows = [ModuleRow("flexcim_cell", 4, 1, 0, cell_um2, cell_um2, 1, "$paramod$ab\\cell")]
+        return SiliconArea(config, {}, rows, 4, 4 * cell_um2, 4 * cell_um2, 4, {}, 0.0, True)
+
+    best = best_known([area("small", 10.0), area("paper", 12.0)])
+    assert best == {"small": 40.0, "paper": 40.0}
