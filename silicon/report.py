@@ -198,11 +198,16 @@ def best_known(areas: list[SiliconArea]) -> dict[str, float]:
     """Per configuration, the core's um^2 with every module at the smallest mapping any
     configuration of this report got for it (same RTL module, same parameters): ABC's result
     depends on its input's order, so one module can map a few % apart in two runs."""
+
+    def key(a: SiliconArea, m: ModuleRow) -> str:
+        # The top is renamed `core` in every run, whatever its parameters: never shared.
+        return f"{a.config}:core" if m.yosys_module == "core" else m.yosys_module
+
     smallest: dict[str, float] = {}
     for a in areas:
         for m in a.modules:
-            smallest[m.yosys_module] = min(smallest.get(m.yosys_module, m.area_um2), m.area_um2)
-    return {a.config: sum(smallest[m.yosys_module] * m.instances for m in a.modules) for a in areas}
+            smallest[key(a, m)] = min(smallest.get(key(a, m), m.area_um2), m.area_um2)
+    return {a.config: sum(smallest[key(a, m)] * m.instances for m in a.modules) for a in areas}
 
 
 def markdown(areas: list[SiliconArea], flats: list[dict], lib: Library, options: MapOptions) -> str:

@@ -81,9 +81,14 @@ def test_buffer_tree_by_hand() -> None:
 
 
 def test_best_known_takes_the_smallest_mapping_of_a_shared_module() -> None:
-    def area(config: str, cell_um2: float) -> SiliconArea:
-        rows = [ModuleRow("flexcim_cell", 4, 1, 0, cell_um2, cell_um2, 1, "$paramod$ab\\cell")]
-        return SiliconArea(config, {}, rows, 4, 4 * cell_um2, 4 * cell_um2, 4, {}, 0.0, True)
+    def area(config: str, cell_um2: float, top_um2: float) -> SiliconArea:
+        rows = [
+            ModuleRow("flexcim_core", 1, 1, 0, top_um2, top_um2, 1, "core"),
+            ModuleRow("flexcim_cell", 4, 1, 0, cell_um2, cell_um2, 1, "$paramod$ab\\cell"),
+        ]
+        total = top_um2 + 4 * cell_um2
+        return SiliconArea(config, {}, rows, 5, total, total, 5, {}, 0.0, True)
 
-    best = best_known([area("small", 10.0), area("paper", 12.0)])
-    assert best == {"small": 40.0, "paper": 40.0}
+    # The shared cell takes the smaller mapping; each top (always named `core`) keeps its own.
+    best = best_known([area("small", 10.0, 100.0), area("paper", 12.0, 900.0)])
+    assert best == {"small": 140.0, "paper": 940.0}
