@@ -45,6 +45,11 @@ def _one_config(name: str, value: str) -> None:
     _config_list(name, value)
 
 
+def _flag(name: str, value: str) -> None:
+    if value not in ("0", "1"):
+        raise SettingError(f"{name}={value}: use 1 (on) or 0 (off)")
+
+
 def _method(name: str, value: str) -> None:
     if value not in METHODS:
         legal = ", ".join(METHODS)
@@ -74,6 +79,8 @@ CHECKS = {
     "REPLAY_METRIC": _metric,
     "AREA_CONFIGS": _config_list,
     "TRADEOFF_AREA": _file,
+    "AREA_MAPPED": _flag,  # make area: 1 also maps to the cell library (um^2), 0 generic only
+    "AREA_FLAT": _config_list,  # make area: configurations also mapped flattened
 }
 
 
