@@ -18,14 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from golden.config import HwConfig
-from silicon.activity import Toggles, read_toggles
+from silicon.activity import by_net, read_toggles
 from silicon.flat import FlatNetlist
-from silicon.gate_synth import cell_models, config_params
-from silicon.netlist_verilog import GATES_MODULE, STUB_MODULE, sim_wrapper, write_verilog
-from tb.common.runner import rtl_dir, run_cocotb
+from silicon.gate_synth import cell_models
+from silicon.netlist_verilog import STUB_MODULE, net_names, sim_wrapper, write_verilog
+from tb.common.runner import build_dir_for, rtl_dir, run_cocotb
 from tb.fast.run import TB_TOP, TOPLEVEL
 
 MODULE = "tb.energy.cocotb_energy"
+SCOPE = ".u_core.u_gates"  # the netlist instance inside the testbench
 DEPTHS = {"W_DEPTH": 4096, "A_DEPTH": 16384}  # a K = 1536 job on `small`: 384 / 1,536 beats
 
 
@@ -39,8 +40,9 @@ class Batch:
 class BatchResult:
     name: str
     record: dict  # cocotb_energy's record: jobs, macs, useful_macs, job/sim cycles, layers
-    toggles: Toggles
-    seconds: float
+    rises: dict[int, int]  # net id -> 0->1 transitions over the batch's simulation
+    falls: dict[int, int]
+    seconds: float  # wall time of the simulation (build excluded when cached)
 
 
 def write_sources(netlist: FlatNetlist, config: str, folder: Path) -> list[Path]:
@@ -65,12 +67,15 @@ def run_batch(
     folder: Path,
     tag: str,
 ) -> BatchResult:
-    """Simulate one batch (cached in `folder`/<batch>.json + .dat once done)."""
+    """Simulate one batch; its record and per-net toggles are cached in `folder`/<batch>.json
+    (the folder is per netlist hash, so a cached batch always belongs to this netlist)."""
+    folder = folder.resolve()  # the simulator runs in its own folder
     out = folder / f"{batch.name}.json"
-    dat = folder / f"{batch.name}.dat"
-    if out.is_file() and dat.is_file():
+    if out.is_file():
         saved = json.loads(out.read_text())
-        return BatchResult(batch.name, saved["record"], read_toggles(dat), saved["seconds"])
+        rises = {int(k): v for k, v in saved["rises"].items()}
+        falls = {int(k): v for k, v in saved["falls"].items()}
+        return BatchResult(batch.name, saved["record"], rises, falls, saved["seconds"])
     sources = write_sources(netlist, config, folder / "src")
     results = folder / f"{batch.name}.record"
     start = time.perf_counter()
@@ -78,7 +83,7 @@ def run_batch(
         toplevel=TOPLEVEL,
         sources=sources,
         test_module=MODULE,
-        parameters={**config_params(config), **DEPTHS},
+        parameters={**HwConfig.named(config).params(), **DEPTHS},
         tag=tag,
         sim="verilator",
         coverage=True,
@@ -87,20 +92,22 @@ def run_batch(
         public=[(STUB_MODULE, "fail_count"), (STUB_MODULE, "first_fail")],
         extra_env={
             "FLEXCIM_CONFIG": config,
-            "ENERGY_FILE": str(workload),
+            "ENERGY_FILE": str(workload.resolve()),
             "ENERGY_LAYERS": ",".join(str(i) for i in batch.layers),
             "ENERGY_RESULTS": str(results),
         },
     )
     seconds = time.perf_counter() - start
-    from tb.common.runner import build_dir_for
-
     cov = build_dir_for("verilator", TOPLEVEL, f"{tag}-cov") / f"coverage_{batch.name}.dat"
-    toggles = read_toggles(cov, scope=".u_core.u_gates")
+    # by_net checks that every net of the netlist has its toggle points
+    rises, falls = by_net(read_toggles(cov, SCOPE), net_names(netlist))
     record = json.loads(results.read_text())
-    cov.replace(dat)
-    out.write_text(json.dumps({"record": record, "seconds": seconds}) + "\n")
-    return BatchResult(batch.name, record, toggles, seconds)
-
-
-__all__ = ["GATES_MODULE", "Batch", "BatchResult", "run_batch", "write_sources"]
+    cov.unlink()  # ~20 MB of text per batch; the per-net counts below are what is kept
+    saved = {
+        "record": record,
+        "seconds": seconds,
+        "rises": {k: v for k, v in rises.items() if v},
+        "falls": {k: v for k, v in falls.items() if v},
+    }
+    out.write_text(json.dumps(saved) + "\n")
+    return BatchResult(batch.name, record, rises, falls, seconds)
