@@ -19,6 +19,11 @@ REPLAY_METRIC ?= sparsegpt
 SEED     ?=
 WAVES    ?= 0
 JOBS     ?= 2
+# make area: AREA_MAPPED=1 (default) also maps to the OSU018 cell library and reports um^2
+# (silicon/, build/silicon/silicon.md; cached per design); 0 runs bench.area's generic count alone.
+# AREA_FLAT: configurations to map flattened too, to check the composed total (small ones only).
+AREA_MAPPED ?= 1
+AREA_FLAT ?=
 # Yosys area rows for make tradeoff (bench.area JSON); the committed paper-variant synthesis.
 TRADEOFF_AREA ?= docs/data/area_paper.json
 # make energy: designs (empty: small + the small baselines present), workload layers, and the
@@ -39,7 +44,7 @@ endif
 # with one line naming it, why and what is legal, exit status 2. The checker needs only the
 # system Python (scripts/check_make_vars.py).
 CHECKED_VARS := SIM CONFIG SEED WAVES JOBS WORKERS REPLAY_CORE REPLAY_METHOD REPLAY_METRIC AREA_CONFIGS \
-	TRADEOFF_AREA ENERGY_DESIGNS ENERGY_LAYERS ENERGY_WORKLOAD
+	TRADEOFF_AREA AREA_MAPPED AREA_FLAT ENERGY_DESIGNS ENERGY_LAYERS ENERGY_WORKLOAD
 CHECK_PY := $(firstword $(shell command -v $(PYTHON) python3 2>/dev/null))
 ifneq ($(filter-out help clean,$(or $(MAKECMDGOALS),help)),)
 BAD_VAR := $(shell $(CHECK_PY) scripts/check_make_vars.py $(foreach v,$(CHECKED_VARS),'$(subst ','\'',$(v)=$($(v)))'))
@@ -94,8 +99,12 @@ lint-rtl: venv apt
 bench: venv-flow apt ## Benchmarks: golden speed, RTL vs model cycles, simulator throughput
 	$(PY) -m bench
 
-area: venv apt ## Yosys generic-cell area per module and named config (build/area/area.md)
+area: venv apt ## Yosys area per module and config: generic cells and OSU018 um^2 (AREA_MAPPED=0: generic only)
+ifeq ($(AREA_MAPPED),0)
 	$(PY) -m bench.area $(AREA_CONFIGS)
+else
+	$(PY) -m silicon $(AREA_CONFIGS) $(if $(AREA_FLAT),--flat $(AREA_FLAT))
+endif
 
 energy: venv apt ## Gate-level energy per MAC on real SmolLM2 jobs + OpenSTA check (build/energy/energy.md; ENERGY_DESIGNS, ENERGY_LAYERS, ENERGY_WORKLOAD)
 	$(PY) -m silicon.energy_flow --layers $(ENERGY_LAYERS) --workload $(ENERGY_WORKLOAD) \

@@ -168,6 +168,11 @@ def synthesize(config: str) -> CoreArea:
         if proc.returncode != 0:
             raise RuntimeError(f"yosys failed on {config}:\n{proc.stdout}\n{proc.stderr}")
         text = report.read_text()
+    return area_from_report(config, params, text, seconds)
+
+
+def area_from_report(config: str, params: dict[str, int], text: str, seconds: float) -> CoreArea:
+    """CoreArea from the text `yosys_script` tees into its report (silicon's run writes it too)."""
     sections = parse_stat(text)
     select = re.search(r"(\d+) objects", text)
     if select is None or "hierarchy" not in sections or "core" not in sections:

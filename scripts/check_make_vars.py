@@ -46,6 +46,11 @@ def _one_config(name: str, value: str) -> None:
     _config_list(name, value)
 
 
+def _flag(name: str, value: str) -> None:
+    if value not in ("0", "1"):
+        raise SettingError(f"{name}={value}: use 1 (on) or 0 (off)")
+
+
 def _method(name: str, value: str) -> None:
     if value not in METHODS:
         legal = ", ".join(METHODS)
@@ -89,6 +94,8 @@ CHECKS = {
     "ENERGY_DESIGNS": _config_list,  # empty: silicon.energy_flow's default designs
     "ENERGY_LAYERS": _layers,
     "ENERGY_WORKLOAD": _workload,
+    "AREA_MAPPED": _flag,  # make area: 1 also maps to the cell library (um^2), 0 generic only
+    "AREA_FLAT": _config_list,  # make area: configurations also mapped flattened
 }
 
 

@@ -154,6 +154,7 @@ class Pin:
     internal_power: tuple[InternalPower, ...]
     timing: tuple[Timing, ...]
     max_capacitance: float | None = None
+    clock: bool = False  # `clock : true` (a flip-flop's or latch's clock pin)
 
 
 @dataclass(frozen=True)
@@ -408,6 +409,7 @@ def _pin(g: Group, templates: dict[str, Group], where: str) -> Pin:
         power,
         timing,
         float(max_cap) if max_cap is not None else None,
+        g.simple.get("clock", "false").lower() == "true",
     )
 
 

@@ -1,0 +1,7 @@
+"""`python -m silicon`: see silicon.report."""
+
+import sys
+
+from silicon.report import main
+
+sys.exit(main())
