@@ -66,6 +66,11 @@ class HwConfig:
     # Activation rows per beat: 1 (one macro row per beat, today's core) .. R (one token per
     # beat); must divide R.
     RPB: int = 1
+    # Comparison baselines (ARCHITECTURE §1, §4), same geometry and interface: (0, 0) is the
+    # flexible FlexCiM core; (P, P) the dense DCiM macro; (1, 2) and (2, 4) the fixed-pattern
+    # sparse cores (2:4 needs G = 1: a per-cell 2:1 pair select). rtl/flexcim_pkg.sv fixed_ok.
+    FIXED_N: int = 0
+    FIXED_M: int = 0
 
     def __post_init__(self) -> None:
         if self.G is None:
@@ -97,6 +102,9 @@ class HwConfig:
             raise ValueError(f"RPB={self.RPB}: must divide R={self.R} (activation rows per beat)")
         if not (1 <= self.sel_width <= self.C and self.C % self.sel_width == 0):
             raise ValueError(f"G={self.G}: must divide C={self.C} (columns sharing one select)")
+        why = fixed_core_error(self.FIXED_N, self.FIXED_M, self.P, self.sel_width)
+        if why is not None:
+            raise ValueError(why)
 
     @classmethod
     def named(cls, name: str, path: Path | None = None) -> HwConfig:
@@ -109,6 +117,34 @@ class HwConfig:
     def params(self) -> dict[str, int]:
         """RTL parameter dict, e.g. for cocotb_tools.runner(parameters=...) (G included)."""
         return {name: int(value) for name, value in asdict(self).items()}
+
+    @property
+    def fixed_pattern(self) -> tuple[int, int] | None:
+        """The one hardware pattern a baseline core serves, or None for FlexCiM (0, 0)."""
+        return None if self.FIXED_M == 0 else (self.FIXED_N, self.FIXED_M)
+
+    @property
+    def core_kind(self) -> str:
+        """'flexcim', 'dense' (dense DCiM) or 'fixed' (fixed-pattern sparse DCiM)."""
+        if self.fixed_pattern is None:
+            return "flexcim"
+        return "dense" if self.FIXED_N == self.FIXED_M else "fixed"
+
+    @property
+    def has_meta(self) -> bool:
+        """Do the cells store a metadata bit b (every core but the dense DCiM)?"""
+        return self.core_kind != "dense"
+
+    @property
+    def q_values(self) -> int:
+        """Pairs of its set a slot can read: P (FlexCiM's P:1 mux), P / 2 (dense DCiM, pair
+        p // 2 wired to slot p), 2 (fixed 2:4's 2:1 mux), 1 (fixed 1:2: pair 0 wired)."""
+        kind = self.core_kind
+        if kind == "flexcim":
+            return self.P
+        if kind == "dense":
+            return self.P // 2
+        return 2 if self.fixed_pattern == (2, 4) else 1
 
     @property
     def sel_width(self) -> int:
@@ -223,6 +259,18 @@ def check_config_names(
     return names
 
 
+def fixed_core_error(fixed_n: int, fixed_m: int, P: int, G: int) -> str | None:
+    """Why (FIXED_N, FIXED_M) is not a core the RTL builds at P (and G), or None.
+
+    The same set as rtl/flexcim_pkg.sv `fixed_ok` plus flexcim_ctrl's G = 1 rule for 2:4."""
+    pair = (fixed_n, fixed_m)
+    if pair not in ((0, 0), (P, P), (1, 2), (2, 4)):
+        return f"FIXED_N:FIXED_M={fixed_n}:{fixed_m}: must be 0:0, P:P ({P}:{P}), 1:2 or 2:4"
+    if pair == (2, 4) and G != 1:
+        return f"G={G}: the fixed 2:4 core has a per-cell pair select, so G must be 1"
+    return None
+
+
 def hw_pattern_error(n_hw: int, m_hw: int, P: int) -> str | None:
     """Why the hardware cannot run `(n_hw, m_hw)`, or None (ARCHITECTURE §1 table)."""
     if not (is_pow2(n_hw) and n_hw <= P):
@@ -251,7 +299,8 @@ def hw_pattern(n: int, m: int, P: int) -> tuple[int, int]:
 
 
 def csr_error_code(n_hw: int, m_hw: int, tokens: int, passes: int, cfg: HwConfig) -> int:
-    """Error code the core reports at start (0 = ok); checked in the §3 order.
+    """Error code the core reports at start (0 = ok); checked in the §3 order (code 6: a
+    baseline core's start whose N/M is not its fixed hardware pattern).
 
     Arguments are the values *written* over AXI4-Lite; the CSRs keep only their low bits
     (N and M 8, TOKENS 32, PASSES 16, docs/ARCHITECTURE.md §3), so e.g. PASSES = 65536
@@ -269,6 +318,8 @@ def csr_error_code(n_hw: int, m_hw: int, tokens: int, passes: int, cfg: HwConfig
         return 4
     if passes == 0:
         return 5
+    if cfg.fixed_pattern is not None and (n_hw, m_hw) != cfg.fixed_pattern:
+        return 6  # a baseline serves its own hardware pattern only
     return 0
 
 

@@ -6,6 +6,11 @@ lanes (q >= M_hw/2 reads zero), each cell multiplies its weight by element b of 
 column adder tree sums R rows, a merge tree sums P sub-macros, and the accumulator adds passes
 wrapping to ACC bits. Every adder level asserts its values fit the RTL width, so a width
 mistake in the spec shows up here first.
+
+On a baseline core (`HwConfig.FIXED_N/FIXED_M`, ARCHITECTURE §1) `wired_selects` replaces the
+stored selects by the core's wiring: the dense DCiM ignores q and b (slot p takes pair p // 2,
+element p % 2), the fixed 1:2 core ignores q (pair 0 of its set), the fixed 2:4 core reads
+only q's low bit (a 2:1 pair mux).
 """
 
 from __future__ import annotations
@@ -34,6 +39,34 @@ def _adder_tree(v: np.ndarray, axis: int, in_bits: int, what: str) -> np.ndarray
     return v[..., 0]
 
 
+def wired_selects(q: np.ndarray, meta: np.ndarray, cfg: HwConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The pair select and element every cell really uses on cfg's core.
+
+    q, meta: [..., P, R, C] (the stored selects per cell and metadata bits). FlexCiM uses them
+    as stored; the dense DCiM wires slot p to pair p // 2, element p % 2 (it stores neither);
+    the fixed 1:2 core wires pair 0 (no q storage); the fixed 2:4 core has a 2:1 pair mux
+    (q's low bit) and b.
+    """
+    kind = cfg.core_kind
+    if kind == "flexcim":
+        return q, meta
+    if kind == "dense":
+        p = np.arange(cfg.P).reshape(-1, 1, 1)
+        return np.broadcast_to(p // 2, q.shape), np.broadcast_to(p % 2, meta.shape)
+    if cfg.fixed_pattern == (1, 2):
+        return np.zeros_like(q), meta
+    return q & 1, meta
+
+
+def check_served(n_hw: int, m_hw: int, cfg: HwConfig) -> None:
+    """A baseline core runs its own hardware pattern only (the RTL refuses others: code 6)."""
+    if cfg.fixed_pattern is not None and (n_hw, m_hw) != cfg.fixed_pattern:
+        raise ValueError(
+            f"{n_hw}:{m_hw} images on a {cfg.core_kind} core serving only "
+            f"{cfg.FIXED_N}:{cfg.FIXED_M} (the start fails with code 6)"
+        )
+
+
 def distribute(tile: TileImage, rows: np.ndarray, cfg: HwConfig) -> np.ndarray:
     """Activation each cell sees: rows [passes, T, R, A_LANES] -> int64 [passes, T, P, R, C]."""
     P, R = cfg.P, cfg.R
@@ -49,9 +82,11 @@ def distribute(tile: TileImage, rows: np.ndarray, cfg: HwConfig) -> np.ndarray:
     q = tile.cell_q()  # select group g of G columns: every cell of it sees select g
     if q.shape != tile.meta.shape or int(q.max(initial=0)) >= P:
         raise ValueError(f"q {tile.q.shape} does not fit the images or selects >= P")
+    check_served(tile.n_hw, tile.m_hw, cfg)
+    q, b = wired_selects(q, tile.meta, cfg)  # a baseline's wiring (FlexCiM: as stored)
     ps, p, r, _ = np.indices(tile.meta.shape, sparse=True)
     s = p // tile.n_hw  # set of sub-macro p
-    a = pairs[ps, :, r, s, q, tile.meta]  # [passes, P, R, C, T]
+    a = pairs[ps, :, r, s, q, b]  # [passes, P, R, C, T]
     return np.moveaxis(a, -1, 1)
 
 
@@ -69,7 +104,12 @@ def structured_forward(tile: TileImage, rows: np.ndarray, cfg: HwConfig) -> np.n
 
 
 def _stacked_cells(
-    tiles: list[TileImage], n_hw: int, m_hw: int, k: int, channel_of_column: np.ndarray
+    tiles: list[TileImage],
+    n_hw: int,
+    m_hw: int,
+    k: int,
+    channel_of_column: np.ndarray,
+    cfg: HwConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(flat (channel * k + input index), weight) of every cell of `tiles`, dead cells zeroed.
 
@@ -89,6 +129,8 @@ def _stacked_cells(
     # Group of every (pass, p, r) row: window [pass, r, set of p] -> [pass, p, r, 1].
     group = np.swapaxes(window[:, :, np.arange(P) // n_hw], 1, 2)[..., None].astype(np.int32)
     q = cell_selects(q_img, weight.shape[3]).astype(np.int32)  # q of G columns, per cell
+    check_served(n_hw, m_hw, cfg)
+    q, meta = wired_selects(q, meta, cfg)  # a baseline's wiring (FlexCiM: as stored)
     col_k = group * m_hw + 2 * q + meta
     channel = channel_of_column[:, None, None, :]
     live = (group >= 0) & (q < m_hw // 2) & (col_k < k) & (channel >= 0)
@@ -115,7 +157,8 @@ def _channels(tiles: list[TileImage], C: int, offset: bool) -> np.ndarray:
 def tile_weight_matrix(tile: TileImage, k: int, cfg: HwConfig) -> np.ndarray:
     """The dense int64 (C, K) matrix one job computes, rebuilt from its images only."""
     C = tile.weight.shape[3]
-    cells = _stacked_cells([tile], tile.n_hw, tile.m_hw, k, _channels([tile], C, offset=False))
+    channels = _channels([tile], C, offset=False)
+    cells = _stacked_cells([tile], tile.n_hw, tile.m_hw, k, channels, cfg)
     return _dense_from_cells(*cells, (C, k))
 
 
@@ -137,7 +180,7 @@ def layer_forward(
     if not stages:
         tiles = mapping.tiles
         channels = _channels(tiles, tiles[0].weight.shape[3], offset=True)
-        cells = _stacked_cells(tiles, mapping.n_hw, mapping.m_hw, mapping.k, channels)
+        cells = _stacked_cells(tiles, mapping.n_hw, mapping.m_hw, mapping.k, channels, cfg)
         dense = _dense_from_cells(*cells, (mapping.cout, mapping.k))
         return reference_matmul(dense, xa, acc_bits=cfg.ACC)
     y = np.zeros((xa.shape[0], mapping.cout), np.int64)

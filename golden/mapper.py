@@ -12,10 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from golden.config import HwConfig, hw_pattern
-from golden.nm_format import check_nm, pad_k
+from golden.config import HwConfig, UnsupportedPattern, hw_pattern
+from golden.nm_format import check_nm, group_nnz, pad_k
 
 MODES = ("pair-shared", "per-column")
+# Modes of a baseline core's mapping (map_layer_fixed): "fixed" is a compliant layer at the
+# core's fixed sparse pattern (one position per group); "dense" places element k of each
+# group at slot k, uncompressed (the dense DCiM, or a non-compliant layer on a fixed core).
+FIXED_MODES = ("fixed", "dense")
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,11 @@ def map_layer(
     """
     if mode not in MODES:
         raise ValueError(f"mode={mode!r}: must be one of {MODES}")
+    if cfg.fixed_pattern is not None:
+        raise ValueError(
+            f"the config is a {cfg.core_kind} baseline core ({cfg.FIXED_N}:{cfg.FIXED_M}): "
+            "its images come from map_layer_fixed"
+        )
     w = _check_weight(weight, cfg)
     n_hw, m_hw = hw_pattern(n, m, cfg.P)
     check_nm(w, n, m)
@@ -219,6 +228,111 @@ def map_layer(
         n_hw=n_hw,
         m_hw=m_hw,
         mode=mode,
+        cout=cout,
+        k=k,
+        k_padded=k_padded,
+        tiles=tiles,
+        effective_speedup=speedup,
+    )
+
+
+def baseline_patterns(P: int) -> tuple[tuple[int, int], ...]:
+    """The hardware patterns of the baseline cores at P: dense (P, P), fixed 1:2 and 2:4."""
+    return ((P, P), (1, 2), (2, 4))
+
+
+def _dense_tile(
+    wt: np.ndarray, n_hw: int, m_hw: int, cfg: HwConfig, col_start: int, cols: int
+) -> TileImage:
+    """Uncompressed image of one tile under hardware pattern (n_hw, m_hw): element k of group
+    g sits at slot k of the group (pair q = k // 2, element b = k % 2), so a group takes
+    m_hw / n_hw positions whatever its values. wt: (C, groups, m_hw)."""
+    P, R, C = cfg.P, cfg.R, cfg.C
+    g = wt.shape[1]
+    sets = P // n_hw
+    per_pass = R * sets
+    per_group = m_hw // n_hw  # n_hw divides m_hw for every baseline pattern
+    positions = g * per_group
+    passes = -(-positions // per_pass)
+    grp = np.repeat(np.arange(g), m_hw)
+    k = np.tile(np.arange(m_hw), g)
+    pos = grp * per_group + k // n_hw
+    ps, rest = pos // per_pass, pos % per_pass
+    r, p = rest // sets, (rest % sets) * n_hw + k % n_hw
+    weight = np.zeros((passes, P, R, C), np.int8)
+    meta = np.zeros((passes, P, R, C), np.uint8)
+    weight[ps, p, r] = wt[:, grp, k].T
+    meta[ps, p, r] = (k % 2)[:, None]
+    q_shape = (passes, P, R) if cfg.SELS == 1 else (passes, P, R, cfg.SELS)
+    q = np.zeros(q_shape, np.uint8)
+    q[ps, p, r] = (k // 2)[:, None] if cfg.SELS > 1 else k // 2
+    window = np.full(passes * per_pass, -1, np.int32)
+    window[:positions] = np.repeat(np.arange(g), per_group)
+    return TileImage(
+        n_hw=n_hw,
+        m_hw=m_hw,
+        passes=passes,
+        col_start=col_start,
+        cols=cols,
+        weight=weight,
+        meta=meta,
+        q=q,
+        window=window.reshape(passes, R, sets),
+        groups=g,
+        positions=positions,
+        slots_used=g * m_hw,
+    )
+
+
+def map_layer_fixed(
+    weight: np.ndarray, cfg: HwConfig, pattern: tuple[int, int] | None = None
+) -> LayerMapping:
+    """Map ANY integer weight matrix (Cout, K) onto a baseline core's one hardware pattern.
+
+    `pattern` is the core's (N_hw, M_hw): by default `cfg.fixed_pattern`; else one of
+    `baseline_patterns(P)` (the cycle model maps a flexible config's geometry this way).
+    Dense (P, P): element k of each group of P at slot k, no compression (mode "dense").
+    Fixed n_f:m_f (1:2, 2:4): a weight whose non-zeros are n_f:m_f-compliant (every row,
+    groups of m_f) takes one position per group (mode "fixed": 1:2 one wired pair, q = 0,
+    b = the non-zero's index; 2:4 the per-cell selects of mode "per-column", G = 1); any other
+    runs dense under the fixed pattern (mode "dense", m_f / n_f positions per group), i.e.
+    ceil(K / (P*R)) passes, golden.cycle_model.dense_passes.
+    """
+    pat = cfg.fixed_pattern if pattern is None else tuple(pattern)
+    if pat is None:
+        raise ValueError("map_layer_fixed needs a baseline config (FIXED_N, FIXED_M) or pattern")
+    if pat not in baseline_patterns(cfg.P):
+        raise UnsupportedPattern(
+            f"{pat[0]}:{pat[1]}: a baseline core at P={cfg.P} runs one of "
+            f"{', '.join(f'{n}:{m}' for n, m in baseline_patterns(cfg.P))}"
+        )
+    if cfg.fixed_pattern is not None and pat != cfg.fixed_pattern:
+        raise UnsupportedPattern(f"{pat[0]}:{pat[1]} is not this core's {cfg.fixed_pattern}")
+    n_hw, m_hw = pat
+    w = _check_weight(weight, cfg)
+    cout, k = w.shape
+    C = cfg.C
+    dense = n_hw == m_hw or not bool(np.all(group_nnz(w, m_hw) <= n_hw))
+    wp = pad_k(w, m_hw)
+    k_padded = wp.shape[1]
+    wp = np.pad(wp, [(0, -cout % C), (0, 0)])
+    groups = k_padded // m_hw
+    tiles = []
+    for i, tw in enumerate(wp.reshape(-1, C, groups, m_hw)):
+        cols = min(C, cout - i * C)
+        if dense:
+            tiles.append(_dense_tile(tw, n_hw, m_hw, cfg, i * C, cols))
+        else:
+            mode = "pair-shared" if pat == (1, 2) else "per-column"
+            tw4 = tw.reshape(C, groups, m_hw // 2, 2)
+            tiles.append(_map_tile(tw4, n_hw, m_hw, cfg, mode, i * C, cols))
+    speedup = float(np.mean([k_padded / (t.positions * n_hw) for t in tiles]))
+    return LayerMapping(
+        n=n_hw,
+        m=m_hw,
+        n_hw=n_hw,
+        m_hw=m_hw,
+        mode="dense" if dense else "fixed",
         cout=cout,
         k=k,
         k_padded=k_padded,

@@ -5,6 +5,8 @@
 // en_i is high, registers the product w * (b ? a1 : a0) (pipeline stage 1).
 // Why no reset: w, b and the product are data; the sub-macro's valid bit says
 // when the product register holds a meaningful value.
+// META = 0 (the dense DCiM baseline) stores no b: the cell always takes a0,
+// the activation its slot's wiring hands it.
 
 `resetall
 `timescale 1ns / 1ps
@@ -12,7 +14,8 @@
 
 module flexcim_cell #(
   parameter int WB = 8,  // weight bits, two's complement
-  parameter int AB = 8   // activation bits, two's complement
+  parameter int AB = 8,  // activation bits, two's complement
+  parameter int META = 1  // 1: store metadata bit b (FlexCiM, fixed sparse); 0: none (dense)
 ) (
   input  wire                clk_i,   // rising-edge clock
   input  wire                we_i,    // write w_i and b_i into the cell
@@ -28,19 +31,30 @@ module flexcim_cell #(
   end
 
   logic [WB-1:0] w_q;
-  logic          b_q;
+  wire  [AB-1:0] act;
 
   always_ff @(posedge clk_i) begin
     if (we_i) begin
       w_q <= w_i;
-      b_q <= b_i;
     end
   end
 
-  // 1:2 select, then a signed multiply done on sign-extended operands: the
-  // low PW bits of the product are exact because |w * a| < 2^(PW-1). The
-  // multiply sits under en_i so a simulator evaluates it only on an issue.
-  wire [AB-1:0] act = b_q ? pair_i[2*AB-1:AB] : pair_i[AB-1:0];
+  // 1:2 select (none in the dense cell), then a signed multiply done on
+  // sign-extended operands: the low PW bits of the product are exact because
+  // |w * a| < 2^(PW-1). The multiply sits under en_i so a simulator evaluates
+  // it only on an issue.
+  if (META != 0) begin : gen_meta
+    logic b_q;
+    always_ff @(posedge clk_i) begin
+      if (we_i) begin
+        b_q <= b_i;
+      end
+    end
+    assign act = b_q ? pair_i[2*AB-1:AB] : pair_i[AB-1:0];
+  end else begin : gen_no_meta
+    assign act = pair_i[AB-1:0];
+    wire unused_meta = ^{b_i, pair_i[2*AB-1:AB]};  // no b storage: a1 and b_i are not used
+  end
 
   always_ff @(posedge clk_i) begin
     if (en_i) begin

@@ -8,6 +8,11 @@
 // Why the datapath never stalls: a token issues the edge after its last
 // activation beat and flows through a fixed-latency pipeline; back-pressure is
 // absorbed by the streams (WLOAD/ALOAD wait for tvalid, OUT waits for tready).
+// FIXED_N/FIXED_M build the comparison baselines of ARCHITECTURE.md 1 and 4 on
+// the same interface: (P, P) the dense DCiM macro (no b, no q, no pair mux),
+// (1, 2) and (2, 4) the fixed-pattern sparse cores (b per cell; 2:4 adds a
+// per-cell 2:1 pair select, G = 1). A start with other N/M CSRs fails with
+// code 6. (0, 0), the default, is the flexible FlexCiM core.
 
 `resetall
 `timescale 1ns / 1ps
@@ -22,7 +27,9 @@ module flexcim_core #(
   parameter int ACC     = 32,  // output accumulator bits, two's complement, wrapping
   parameter int MAX_TOK = 16,  // tokens one job can hold
   parameter int G       = C,   // columns sharing one pair select (divides C; C: one per slot row)
-  parameter int RPB     = 1    // activation rows per beat (divides R; R: one token per beat)
+  parameter int RPB     = 1,   // activation rows per beat (divides R; R: one token per beat)
+  parameter int FIXED_N = 0,   // baseline pattern N: 0 FlexCiM, P dense DCiM, 1 or 2 fixed sparse
+  parameter int FIXED_M = 0    // baseline pattern M: 0 FlexCiM, P dense DCiM, 2 or 4 fixed sparse
 ) (
   input  wire                                        clk_i,           // rising-edge clock
   input  wire                                        rst_ni,          // synchronous, active low
@@ -77,6 +84,9 @@ module flexcim_core #(
   localparam int TW      = $clog2(MAX_TOK + 1);
   localparam int TIW     = MAX_TOK > 1 ? $clog2(MAX_TOK) : 1;
   localparam int AXIL_AW = 8;
+  // Stored pair-select bits per select group: QW (FlexCiM), 1 (fixed 2:4), 0 (dense, 1:2).
+  localparam int QSB     = flexcim_pkg::q_store_bits(P, FIXED_N, FIXED_M);
+  localparam int META    = flexcim_pkg::has_meta(FIXED_N, FIXED_M);
 
   // P, R, C and MAX_TOK are checked against the flexcim_pkg limits by u_ctrl
   // (their one home); the sub-blocks check their own structural rules.
@@ -135,6 +145,8 @@ module flexcim_core #(
     .MAX_TOK(MAX_TOK),
     .G      (G),
     .RPB    (RPB),
+    .FIXED_N(FIXED_N),
+    .FIXED_M(FIXED_M),
     .AW     (AXIL_AW)
   ) u_ctrl (
     .clk_i,
@@ -173,10 +185,32 @@ module flexcim_core #(
   logic [P*R*SELS*QW-1:0] q_q;           // selects of slot p*R + r at [(p*R + r)*SELS*QW +: SELS*QW]
   logic [ROW_W-1:0]   act_q [0:R-1];     // activation buffer, one token
 
-  always_ff @(posedge clk_i) begin
-    if (w_we) begin
-      q_q[w_idx*SELS*QW +: SELS*QW] <= beat_q;
+  // Pair-select storage: QW bits per select (FlexCiM), the low bit only (fixed
+  // 2:4, read back zero-extended), none (dense, fixed 1:2: the pair is wired).
+  if (QSB == QW) begin : gen_q_store
+    always_ff @(posedge clk_i) begin
+      if (w_we) begin
+        q_q[w_idx*SELS*QW +: SELS*QW] <= beat_q;
+      end
     end
+  end else if (QSB > 0) begin : gen_q_low
+    logic [P*R*SELS*QSB-1:0] q_low_q;
+    always_ff @(posedge clk_i) begin
+      if (w_we) begin
+        for (int g = 0; g < SELS; g++) begin
+          q_low_q[(32'(w_idx)*SELS + g)*QSB +: QSB] <= beat_q[g*QW +: QSB];
+        end
+      end
+    end
+    for (genvar i = 0; i < P*R*SELS; i++) begin : gen_ext
+      assign q_q[i*QW +: QW] = QW'(q_low_q[i*QSB +: QSB]);
+    end
+  end else begin : gen_q_none
+    assign q_q = '0;
+    wire unused_q = ^beat_q;  // the beat's select field is ignored (same beat format)
+  end
+
+  always_ff @(posedge clk_i) begin
     if (a_we) begin  // beat i holds rows i*RPB .. i*RPB + RPB-1, row j at [j*ROW_W +: ROW_W]
       for (int j = 0; j < RPB; j++) begin
         act_q[RIW'(32'(a_beat) * RPB + j)] <= s_axis_a_tdata[j*ROW_W +: ROW_W];
@@ -200,7 +234,9 @@ module flexcim_core #(
       .P (P),
       .AB(AB),
       .C (C),
-      .G (G)
+      .G (G),
+      .FIXED_N(FIXED_N),
+      .FIXED_M(FIXED_M)
     ) u_dist (
       .row_i  (act_q[r]),
       .q_i    (q_row),
@@ -220,7 +256,8 @@ module flexcim_core #(
       .C (C),
       .WB(WB),
       .AB(AB),
-      .G (G)
+      .G (G),
+      .META(META)
     ) u_submacro (
       .clk_i,
       .rst_ni,

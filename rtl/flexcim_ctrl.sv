@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // FlexCiM control: the CSRs of ARCHITECTURE.md section 3, the start-time
-// configuration checks (error codes 1..5) and the job sequencer
+// configuration checks (error codes 1..6) and the job sequencer
 //   IDLE -> (WLOAD -> ALOAD) x NP -> DRAIN (D cycles) -> OUT (T beats) -> IDLE
 // with the CYCLES and STALLS counters of section 4. One process per job:
 // CSR file, start checks, job registers (latched at start), status, FSM
@@ -21,6 +21,8 @@ module flexcim_ctrl #(
   parameter int MAX_TOK = 16,  // tokens one job can hold, 1..MAX_TOK_MAX
   parameter int G       = C,   // columns sharing one pair select (PARAMS2 only), divides C
   parameter int RPB     = 1,   // activation rows per beat, divides R
+  parameter int FIXED_N = 0,   // baseline pattern N (flexcim_pkg::fixed_ok; 0: FlexCiM)
+  parameter int FIXED_M = 0,   // baseline pattern M (a start with other N/M fails, code 6)
   parameter int AW      = 8    // CSR byte-address width
 ) (
   input  wire                                    clk_i,        // rising-edge clock
@@ -80,8 +82,9 @@ module flexcim_ctrl #(
   localparam logic [31:0]   PARAMS    = {8'(MAX_TOK), 8'(C), 8'(R), 8'(P)};
   // PARAMS2 counts departures from the original core, so it reads 0 there
   // (G = C, RPB = 1): [7:0] C/G - 1, the extra pair selects per slot row;
-  // [15:8] RPB - 1, the extra activation rows per beat.
-  localparam logic [31:0]   PARAMS2   = {16'd0, 8'(RPB - 1), 8'(C / G - 1)};
+  // [15:8] RPB - 1, the extra activation rows per beat; [23:16] FIXED_N and
+  // [31:24] FIXED_M, the baseline's one pattern (0, 0: the flexible core).
+  localparam logic [31:0]   PARAMS2   = {8'(FIXED_M), 8'(FIXED_N), 8'(RPB - 1), 8'(C / G - 1)};
 
   initial begin
     if (P < flexcim_pkg::P_MIN || (1 << QW) != P || P > flexcim_pkg::P_MAX)
@@ -93,6 +96,11 @@ module flexcim_ctrl #(
       $fatal(1, "MAX_TOK (%0d) must be in 1..%0d", MAX_TOK, flexcim_pkg::MAX_TOK_MAX);
     if (G < 1 || G > C || C % G != 0) $fatal(1, "G (%0d) must divide C (%0d)", G, C);
     if (RPB < 1 || RPB > R || R % RPB != 0) $fatal(1, "RPB (%0d) must divide R (%0d)", RPB, R);
+    if (flexcim_pkg::fixed_ok(P, FIXED_N, FIXED_M) == 0)
+      $fatal(1, "FIXED_N:FIXED_M (%0d:%0d) must be 0:0, P:P (%0d:%0d), 1:2 or 2:4", FIXED_N,
+             FIXED_M, P, P);
+    if (FIXED_N == 2 && FIXED_M == 4 && G != 1)
+      $fatal(1, "G (%0d) must be 1 on the fixed 2:4 core (a per-cell pair select)", G);
     if (AW < 6) $fatal(1, "AW (%0d) must be >= 6 to reach every CSR", AW);
   end
 
@@ -156,6 +164,8 @@ module flexcim_ctrl #(
   wire       n_pow2 = n_q != 8'd0 && (n_q & (n_q - 8'd1)) == 8'd0 && 32'(n_q) <= P;
   wire       m_ok   = m_q != 8'd0 && !m_q[0] && 32'(m_q) <= 2 * P;
   wire       t_ok   = tokens_q != 32'd0 && tokens_q <= 32'(MAX_TOK);
+  // A baseline serves its one hardware pattern only; FlexCiM (0, 0) every legal one.
+  wire       pattern_served = FIXED_M == 0 || (32'(n_q) == FIXED_N && 32'(m_q) == FIXED_M);
   logic [3:0] code_d;
   always_comb begin
     if (!n_pow2)                code_d = 4'd1;
@@ -163,6 +173,7 @@ module flexcim_ctrl #(
     else if (n_q > m_q)         code_d = 4'd3;
     else if (!t_ok)             code_d = 4'd4;
     else if (passes_q == 16'd0) code_d = 4'd5;
+    else if (!pattern_served)   code_d = 4'd6;
     else                        code_d = 4'd0;
   end
 

@@ -20,6 +20,30 @@ package flexcim_pkg;
   localparam int C_MAX       = 255;
   localparam int MAX_TOK_MAX = 255;
 
+  // Baseline cores (FIXED_N, FIXED_M): (0, 0) is the flexible FlexCiM core;
+  // (P, P) the dense DCiM macro; (1, 2) and (2, 4) the fixed-pattern sparse
+  // cores; the fixed 2:4 core stores a per-cell 2:1 pair select, so it needs
+  // G = 1 (checked by flexcim_ctrl). golden.config.HwConfig checks the same.
+
+  // 1 when (fn, fm) is a core this RTL builds for P = p (the list above).
+  function automatic integer fixed_ok(input integer p, input integer fn, input integer fm);
+    fixed_ok = ((fn == 0 && fm == 0) || (fn == p && fm == p) || (fn == 1 && fm == 2) ||
+                (fn == 2 && fm == 4)) ? 1 : 0;
+  endfunction
+
+  // Pair-select bits a slot row stores per select group: log2 P (flexible),
+  // 1 (fixed 2:4: a 2:1 pair select), 0 (dense, fixed 1:2: the pair is wired).
+  function automatic integer q_store_bits(input integer p, input integer fn, input integer fm);
+    if (fm == 0) q_store_bits = $clog2(p);
+    else if (fn == 2 && fm == 4) q_store_bits = 1;
+    else q_store_bits = 0;
+  endfunction
+
+  // 1 when the cells store a metadata bit b (every core but the dense one).
+  function automatic integer has_meta(input integer fn, input integer fm);
+    has_meta = (fm != 0 && fn == fm) ? 0 : 1;
+  endfunction
+
   // Bits of one pair select q: max(1, log2 P) (P >= 2, so simply log2 P).
   function automatic integer q_bits(input integer p);
     q_bits = $clog2(p);

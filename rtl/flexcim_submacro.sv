@@ -5,7 +5,8 @@
 // products (stage 1); the column sums appear log2(R) cycles later with valid_o.
 // Why rows are written one at a time: one weight beat is one slot row.
 // Cell (r, c) takes the pair of its select group c / G (G columns share one
-// pair select; G = C is one pair per row).
+// pair select; G = C is one pair per row). META = 0 (the dense DCiM
+// baseline) builds cells without a metadata bit.
 
 `resetall
 `timescale 1ns / 1ps
@@ -16,7 +17,8 @@ module flexcim_submacro #(
   parameter int C  = 16,  // columns (output channels)
   parameter int WB = 8,   // weight bits, two's complement
   parameter int AB = 8,   // activation bits, two's complement
-  parameter int G  = C    // columns sharing one pair select, divides C
+  parameter int G  = C,   // columns sharing one pair select, divides C
+  parameter int META = 1  // 1: cells store metadata bit b; 0: none (dense DCiM baseline)
 ) (
   input  wire                                    clk_i,    // rising-edge clock
   input  wire                                    rst_ni,   // synchronous, active low: clears valid
@@ -45,8 +47,9 @@ module flexcim_submacro #(
   for (genvar r = 0; r < R; r++) begin : gen_row
     for (genvar c = 0; c < C; c++) begin : gen_col
       flexcim_cell #(
-        .WB(WB),
-        .AB(AB)
+        .WB  (WB),
+        .AB  (AB),
+        .META(META)
       ) u_cell (
         .clk_i,
         .we_i   (we_i[r]),

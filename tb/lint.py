@@ -25,7 +25,15 @@ from tb.toolchain import SIMULATORS, simulator_env
 # The waiver file and the core's sources and parameters: rtl/flexcim.core's lint target.
 (WAIVERS,) = (RTL_DIR / path for path in CORE.files("lint", "vlt", tool="verilator"))
 TOP = CORE.toplevel("lint")
-LINT_CONFIGS = ("default", "paper", "paper_g1_rpb32")  # the last: G = 1 and RPB = R
+# paper_g1_rpb32: G = 1 and RPB = R; then the three baselines (dense, fixed 1:2, fixed 2:4).
+LINT_CONFIGS = (
+    "default",
+    "paper",
+    "paper_g1_rpb32",
+    "paper_dense",
+    "paper_fixed12",
+    "paper_fixed24",
+)
 
 
 @dataclass(frozen=True)
@@ -44,25 +52,34 @@ def _pick(*names: str) -> Callable[[dict[str, int]], dict[str, int]]:
     return lambda cfg: {name: cfg[name] for name in names}
 
 
+def _meta(cfg: dict[str, int]) -> int:
+    """The cells' META parameter: 0 on the dense DCiM baseline (no metadata bit), else 1."""
+    return int(HwConfig(**cfg).has_meta)
+
+
 TARGETS: tuple[LintTarget, ...] = (
-    LintTarget("flexcim_cell", (), _pick("WB", "AB")),
+    LintTarget("flexcim_cell", (), lambda cfg: {**_pick("WB", "AB")(cfg), "META": _meta(cfg)}),
     LintTarget(
         "flexcim_adder_tree",
         (),
         lambda cfg: {"N_IN": cfg["R"], "IW": cfg["WB"] + cfg["AB"], "LANES": cfg["C"]},
     ),
-    LintTarget("flexcim_distribution", (), _pick("P", "AB", "C", "G")),
+    LintTarget("flexcim_distribution", (), _pick("P", "AB", "C", "G", "FIXED_N", "FIXED_M")),
     LintTarget(
         "flexcim_submacro",
         ("flexcim_cell", "flexcim_adder_tree"),
-        _pick("R", "C", "WB", "AB", "G"),
+        lambda cfg: {**_pick("R", "C", "WB", "AB", "G")(cfg), "META": _meta(cfg)},
     ),
     LintTarget(
         "flexcim_merge",
         ("flexcim_adder_tree",),
         _pick("P", "R", "C", "WB", "AB", "ACC", "MAX_TOK"),
     ),
-    LintTarget("flexcim_ctrl", ("flexcim_pkg",), _pick("P", "R", "C", "MAX_TOK", "G", "RPB")),
+    LintTarget(
+        "flexcim_ctrl",
+        ("flexcim_pkg",),
+        _pick("P", "R", "C", "MAX_TOK", "G", "RPB", "FIXED_N", "FIXED_M"),
+    ),
     LintTarget("flexcim_axil", (), lambda cfg: {}),
     LintTarget(
         "flexcim_core_assert",

@@ -131,6 +131,31 @@ MUTANTS: tuple[Mutant, ...] = (
         "the last row of a multi-row activation beat is never written (RPB > 1)",
         config="small_g1_rpb4",
     ),
+    # Bugs of the comparison baselines (FIXED_N/FIXED_M): identities on FlexCiM.
+    Mutant(
+        "dense_core_reads_wrong_lane",
+        "flexcim_distribution.sv",
+        "{{AB{1'b0}}, row_i[p*AB +: AB]}",
+        "{{AB{1'b0}}, row_i[((p + 1) % P)*AB +: AB]}",
+        "the dense DCiM wires slot p to activation p + 1 of its group",
+        config="small_dense",
+    ),
+    Mutant(
+        "fixed24_ignores_pair_select",
+        "flexcim_distribution.sv",
+        "wire q0 = q_i[(p*SELS + g)*QW];",
+        "wire q0 = 1'b0;",
+        "the fixed 2:4 core always reads pair 0 of its set (no 2:1 pair mux)",
+        config="small_fixed24",
+    ),
+    Mutant(
+        "baseline_accepts_any_pattern",
+        "flexcim_ctrl.sv",
+        "else if (!pattern_served)   code_d = 4'd6;",
+        "else if (1'b0)              code_d = 4'd6;",
+        "a baseline core starts a job of a pattern it does not serve (no error code 6)",
+        config="small_fixed12",
+    ),
 )
 
 # Groups of tb/core/test_core.py run per mutant: values, stalls, control and multi-job.

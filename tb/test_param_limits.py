@@ -40,6 +40,49 @@ def test_golden_accepts_exactly_the_rtl_range() -> None:
             HwConfig(**bad)
 
 
+def _elaborate_ctrl(params: dict[str, int]) -> str:
+    """Icarus compile + time-0 run of flexcim_ctrl with `params`; the simulator's output."""
+    env = simulator_env("icarus")
+    sources = [str(RTL_DIR / f"{m}.sv") for m in ("flexcim_pkg", "flexcim_ctrl")]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "a.vvp"
+        cmd = ["iverilog", "-g2012", "-o", str(out), "-s", "flexcim_ctrl"]
+        cmd += [f"-Pflexcim_ctrl.{k}={v}" for k, v in params.items()] + sources
+        subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+        run = subprocess.run(["vvp", "-n", str(out)], env=env, capture_output=True, text=True)
+    return run.stdout + run.stderr
+
+
+def _golden_accepts(params: dict[str, int]) -> bool:
+    try:
+        HwConfig(**params)
+    except ValueError:
+        return False
+    return True
+
+
+# The baseline cores (FIXED_N, FIXED_M): rtl/flexcim_pkg.sv fixed_ok and ctrl's G = 1 rule
+# for 2:4 accept exactly what HwConfig accepts, over a grid around the legal points.
+FIXED_GRID = sorted(
+    {
+        (p, g, n, m)
+        for p in (2, 4, 8)
+        for n, m in ((0, 0), (p, p), (1, 2), (2, 4), (1, 4), (2, 2), (4, 8), (0, 2), (p, 2 * p))
+        for g in (1, 4)
+    }
+)
+
+
+@pytest.mark.parametrize(("p", "g", "n", "m"), FIXED_GRID)
+def test_ctrl_and_golden_agree_on_baseline_cores(p: int, g: int, n: int, m: int) -> None:
+    params = {"P": p, "R": 4, "C": 4, "MAX_TOK": 4, "G": g, "FIXED_N": n, "FIXED_M": m}
+    log = _elaborate_ctrl(params)
+    refused = "FATAL" in log
+    assert refused == (not _golden_accepts(params)), (params, log)
+    if refused:
+        assert "FIXED_N" in log or "G (" in log, log
+
+
 @pytest.mark.parametrize(
     ("override", "name"),
     [

@@ -32,6 +32,8 @@ def test_defaults_and_widths() -> None:
         "MAX_TOK": 16,
         "G": 16,
         "RPB": 1,
+        "FIXED_N": 0,  # the flexible FlexCiM core (a baseline sets its one pattern)
+        "FIXED_M": 0,
     }
     # Hand-worked from §3: 16*8 + 16 + 2 = 146 -> 152; 2*4*4*8 = 256; 16*32 = 512.
     assert (cfg.QW, cfg.A_LANES, cfg.W_TDATA, cfg.A_TDATA, cfg.Y_TDATA) == (2, 32, 152, 256, 512)

@@ -15,6 +15,7 @@ import numpy as np
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 
 from golden.config import HwConfig, csr_error_code, supported_patterns
+from golden.datapath import wired_selects
 from tb.common.jobs import Job
 from tb.common.stalls import StallProfile
 
@@ -65,6 +66,11 @@ class CoreCoverage:
         r = self.root
         patterns = supported_patterns(cfg.P)
         codes = [0, *error_examples(cfg)]
+        kind = cfg.core_kind
+        spill = kind == "fixed" or (kind == "flexcim" and cfg.G != 1)
+        spill_bins = [False, True] if spill else [False]
+        # Stored pair selects that really route a pair: FlexCiM's, the fixed 2:4 core's low bit.
+        stored_q = kind == "flexcim" or cfg.fixed_pattern == (2, 4)
 
         def point(name: str, bins: list, xf: Callable | None = None) -> CoverPoint:
             return CoverPoint(f"{r}.{name}", xf=xf, bins=bins)
@@ -86,17 +92,26 @@ class CoreCoverage:
             point("job.pattern", patterns, lambda j, mp, tb, sp: (j.n, j.m)),
             point("job.multipass", [False, True], lambda j, mp, tb, sp: mp),
             point("job.tokens", ["1", "mid", "max"], lambda j, mp, tb, sp: tb),
-            # One select per cell (G = 1) never spills an N:M mask: there is only one bin.
-            point("mask.spill", [False, True] if cfg.G != 1 else [False], lambda j, mp, tb, sp: sp),
+            # One select per cell (G = 1) never spills an N:M mask, nor does the dense DCiM: there
+            # is only one bin. A fixed-pattern core "spills" a non-compliant layer (runs it dense).
+            point("mask.spill", spill_bins, lambda j, mp, tb, sp: sp),
         )
-        self._job = cross("job.pattern_x_multipass", ["job.pattern", "job.multipass"])(self._job)
+        if cfg.fixed_pattern is None:
+            self._job = cross("job.pattern_x_multipass", ["job.pattern", "job.multipass"])(
+                self._job
+            )
+        else:
+            # A baseline runs every layer pattern at its own one: a layer's passes follow from
+            # its compliance (sparse, or dense: `mask.spill`), not from its n:m.
+            self._job = cross("job.spill_x_multipass", ["mask.spill", "job.multipass"])(self._job)
 
         def slot_hook(q: int, meta: int) -> None:
             """Sampled per distinct (q, b) of the cells holding non-zero weights."""
 
         self._slot = wrap(
             slot_hook,
-            point("slot.q", list(range(cfg.P)), lambda q, b: q),
+            # The pair each non-zero cell really reads (a baseline's wiring: wired_selects).
+            point("slot.q", list(range(cfg.q_values)), lambda q, b: q),
             point("slot.meta", [0, 1], lambda q, b: b),
         )
         self._slot = cross("slot.q_x_meta", ["slot.q", "slot.meta"])(self._slot)
@@ -109,8 +124,11 @@ class CoreCoverage:
 
         # Per G: every one of the C/G select fields of the weight beat carried a non-zero
         # select, and (G < C) rows whose groups select different pairs really ran.
-        self._select = point("select.group", list(range(cfg.SELS)))(select_hook)
-        differ_bins = [False, True] if cfg.SELS > 1 else [False]
+        # (Only where a stored select routes a pair: not on the dense or fixed 1:2 cores.)
+        self._select = (
+            point("select.group", list(range(cfg.SELS)))(select_hook) if stored_q else select_hook
+        )
+        differ_bins = [False, True] if cfg.SELS > 1 and stored_q else [False]
         self._differ = point("select.groups_differ", differ_bins)(differ_hook)
 
         def beat_row_hook(row: int) -> None:
@@ -159,8 +177,10 @@ class CoreCoverage:
         tile = job.tile
         cell_q = tile.cell_q()  # [passes, P, R, C]: the select each cell sees
         nz = tile.weight != 0
-        # (q, meta) pairs of the non-zero cells, as codes 2q + b (a set over cells: ~8 ms a job)
-        seen = np.bincount(2 * cell_q[nz].astype(np.int64) + tile.meta[nz], minlength=2)
+        # (q, meta) pairs the non-zero cells really use (a baseline's wiring), as codes 2q + b
+        # (a set over cells: ~8 ms a job)
+        wired_q, wired_b = wired_selects(cell_q, tile.meta, self.cfg)
+        seen = np.bincount(2 * wired_q[nz].astype(np.int64) + wired_b[nz], minlength=2)
         for code in np.flatnonzero(seen):
             self._slot(int(code) // 2, int(code) % 2)
         # Select groups (C/G per slot row) of the cells holding non-zero weights.

@@ -15,7 +15,7 @@ from golden.beats import activation_beats, weight_beats
 from golden.config import HwConfig
 from golden.cycle_model import job_cycles
 from golden.datapath import structured_forward
-from golden.mapper import LayerMapping, TileImage, gather_activations, map_layer
+from golden.mapper import LayerMapping, TileImage, gather_activations, map_layer, map_layer_fixed
 from golden.reference import reference_matmul
 
 
@@ -104,8 +104,14 @@ def layer_jobs(
     cfg: HwConfig,
     mode: str = "pair-shared",
 ) -> tuple[LayerMapping, list[Job]]:
-    """Map a layer and split it into jobs: column tiles x chunks of MAX_TOK tokens (§4)."""
-    mapping = map_layer(weight, n, m, cfg, mode=mode)
+    """Map a layer and split it into jobs: column tiles x chunks of MAX_TOK tokens (§4).
+
+    On a baseline core (cfg.FIXED_N/FIXED_M) the layer's n:m only labels the jobs: the images
+    are golden.mapper.map_layer_fixed's (the core's one pattern; non-compliant layers dense)."""
+    if cfg.fixed_pattern is not None:
+        mapping = map_layer_fixed(weight, cfg)
+    else:
+        mapping = map_layer(weight, n, m, cfg, mode=mode)
     jobs = []
     for ti, tile in enumerate(mapping.tiles):
         for start in range(0, x.shape[0], cfg.MAX_TOK):

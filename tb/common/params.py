@@ -15,7 +15,8 @@ from golden.config import HwConfig
 def built_config() -> HwConfig:
     """The HwConfig of the running simulation (PARAM_<name> of every HwConfig field)."""
     names = [field.name for field in dataclasses.fields(HwConfig)]
-    optional = {"G", "RPB"}  # left out: the RTL defaults (G = C, RPB = 1), HwConfig's too
+    # Left out: the RTL defaults (G = C, RPB = 1, FIXED_N = FIXED_M = 0), HwConfig's too.
+    optional = {"G", "RPB", "FIXED_N", "FIXED_M"}
     missing = [n for n in names if f"PARAM_{n}" not in os.environ and n not in optional]
     if missing:
         raise KeyError(f"the runner exported no PARAM_{missing[0]} (of {names})")

@@ -54,9 +54,31 @@ G_CONFIGS = ("small_g2", "small_g1", "default_g4", "default_g1", "small_rpb4", "
 # `make regress` run them and `make test` does not. `paper_g1_rpb32` is the recommended core
 # (G = 1, RPB = R) and gets every group `paper` gets, on tb/core and on tb/fast.
 PAPER_CONFIGS = ("paper", "paper_g1_rpb32")
-VERILATOR_CONFIGS = ("tiny", "small", "default", "wide", "deep", *PAPER_CONFIGS, *G_CONFIGS)
+# The comparison baselines (FIXED_N/FIXED_M: dense DCiM, fixed 1:2, fixed 2:4) at the small
+# size: every group in `make test` (one ~35 s build each). Their paper-size forms run on the
+# fast path (tb/fast/test_fast.py, marked `paper`).
+BASELINE_CONFIGS = ("small_dense", "small_fixed12", "small_fixed24")
+BASELINE_PAPER = ("paper_dense", "paper_fixed12", "paper_fixed24")
+VERILATOR_CONFIGS = (
+    "tiny",
+    "small",
+    "default",
+    "wide",
+    "deep",
+    *PAPER_CONFIGS,
+    *G_CONFIGS,
+    *BASELINE_CONFIGS,
+)
 # Icarus is ~100x slower on wide designs: small configurations only.
-ICARUS_CONFIGS = ("tiny", "small", "small_g2", "small_g1", "small_rpb4", "small_g1_rpb4")
+ICARUS_CONFIGS = (
+    "tiny",
+    "small",
+    "small_g2",
+    "small_g1",
+    "small_rpb4",
+    "small_g1_rpb4",
+    *BASELINE_CONFIGS,
+)
 # The G / RPB case `make test` runs (its 10-minute budget allows one more small build, ~35 s):
 # the recommended core's shape at the small size, G = 1 and RPB = R, closure group (every
 # scenario once, 100% of its select-group and beat-row bins, the G = 1 no-spill check); G = 2

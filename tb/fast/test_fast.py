@@ -19,7 +19,7 @@ from golden.config import HwConfig, supported_patterns
 from golden.cycle_model import dense_dcim_cycles
 from golden.stimulus import load_stimulus, save_stimulus, synthetic_stimulus
 from tb.common.runner import core_sources, load_configs, selected_configs
-from tb.core.run import PAPER_CONFIGS
+from tb.core.run import BASELINE_CONFIGS, BASELINE_PAPER, PAPER_CONFIGS
 from tb.fast.run import DEPTHS, TB_TOP, TOPLEVEL, run_fast
 from tb.lint import WAIVERS
 from tb.replay import ReplayError, replay
@@ -38,7 +38,9 @@ GROUPS: dict[str, list[str]] = {
 # Select-sharing width G and activation rows per beat RPB at the small size: G in {1, 2, C},
 # RPB in {1, R} (`small` is G = C, RPB = 1).
 VARIANTS = ("small_g2", "small_g1", "small_rpb4", "small_g1_rpb4")
-CONFIGS = ("small", "default", *VARIANTS, *PAPER_CONFIGS)
+# The baselines (dense DCiM, fixed 1:2, fixed 2:4): small ones slow here (tb/core runs them
+# in `make test`), paper-size ones marked `paper`.
+CONFIGS = ("small", "default", *VARIANTS, *BASELINE_CONFIGS, *PAPER_CONFIGS, *BASELINE_PAPER)
 # The variant `make test` runs (one small build, ~35 s): G = 2 (tb/core's quick G / RPB case,
 # tb.core.run.G_QUICK, is G = 1 at RPB = R); the others are slow.
 QUICK = ("small_g2",)
@@ -48,9 +50,9 @@ def _cases() -> list[pytest.param]:
     cases = []
     for config in selected_configs(CONFIGS):
         marks = [pytest.mark.xdist_group(f"fast-{config}")]
-        if config in PAPER_CONFIGS:
+        if config in PAPER_CONFIGS or config in BASELINE_PAPER:
             marks.append(pytest.mark.paper)
-        elif config in VARIANTS and config not in QUICK:
+        elif config in (*VARIANTS, *BASELINE_CONFIGS) and config not in QUICK:
             marks.append(pytest.mark.slow)
         cases += [
             pytest.param(config, group, marks=marks, id=f"verilator-{config}-{group}")
