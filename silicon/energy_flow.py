@@ -27,7 +27,7 @@ from golden.files import write_atomic
 from silicon.blocks import ORDER, block_of, port_block
 from silicon.energy import Activity, EnergyReport, energy
 from silicon.flat import check_cells, read_netlist
-from silicon.gate_synth import netlist_key, synthesize
+from silicon.gate_synth import synthesize
 from silicon.gatesim import Batch, BatchResult, run_batch, write_sources
 from silicon.liberty import DEFAULT_LIBERTY, read_liberty
 from silicon.netlist_verilog import GATES_MODULE
@@ -117,11 +117,12 @@ def stability(batches: list[dict]) -> dict[str, float]:
 
 
 def run_design(design: str, workload: Path, layers: list[int], lib_path: Path) -> dict:
-    cfg_key = netlist_key(design, lib_path)
-    folder = OUT / f"{design}-{cfg_key}"
     t0 = time.perf_counter()
-    log(f"{design}: Yosys mapping to {lib_path.name} (cached in {shown(folder)})")
-    netlist = read_netlist(synthesize(design, folder, lib_path))
+    log(f"{design}: Yosys mapping to {lib_path.name} (silicon.synth, cached), flattened")
+    path = synthesize(design, lib_path)
+    folder = path.parent
+    cfg_key = folder.name
+    netlist = read_netlist(path)
     lib = read_liberty(lib_path)
     check_cells(netlist, lib)
     synth_s = time.perf_counter() - t0

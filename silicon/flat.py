@@ -43,7 +43,12 @@ class FlatNetlist:
 def netlist_from_json(data: dict, module: str | None = None) -> FlatNetlist:
     """The one module of a flattened Yosys JSON (or `module`); a hierarchical netlist (a cell
     whose type is another module of the file) is refused: the energy flow needs it flat."""
-    modules = data.get("modules", {})
+    # Library cells read with `read_liberty -lib` come along as blackbox modules: not logic.
+    modules = {
+        name: body
+        for name, body in data.get("modules", {}).items()
+        if not body.get("attributes", {}).get("blackbox")
+    }
     if module is None:
         tops = [n for n, m in modules.items() if m.get("attributes", {}).get("top")]
         if len(tops) != 1 and len(modules) != 1:

@@ -104,7 +104,7 @@ def test_a_cell_the_library_lacks_is_named() -> None:
 
 def test_a_missing_library_is_named(tmp_path: Path) -> None:
     with pytest.raises(LibertyError, match=r"nowhere\.lib"):
-        synthesize("small", tmp_path, lib=tmp_path / "nowhere.lib")
+        synthesize("small", lib=tmp_path / "nowhere.lib", out=tmp_path)
 
 
 def test_toggle_coverage_maps_to_nets() -> None:
