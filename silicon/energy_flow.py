@@ -25,6 +25,7 @@ from pathlib import Path
 from golden.cli import checked_configs
 from golden.files import write_atomic
 from silicon.blocks import ORDER, block_of, port_block
+from silicon.compose import holdout
 from silicon.energy import Activity, EnergyReport, energy
 from silicon.flat import check_cells, read_netlist
 from silicon.gate_synth import synthesize
@@ -191,6 +192,7 @@ def run_design(design: str, workload: Path, layers: list[int], lib_path: Path) -
         "blocks": report_dict(total),
         "mean_activity": mean_activity(netlist, rises, falls, sim_cycles, clock),
         "stability": stability(batches),
+        "composition_holdout": holdout(batches),
         "batches": batches,
         "seconds": {"synthesis": synth_s, "total": time.perf_counter() - t0},
         "folder": str(folder),

@@ -80,6 +80,23 @@ def markdown(result: dict, order: list[str]) -> str:
                 f"{b['sim_cycles']:,} | {_pj(b['joules'])} | {_pj(b['joules'] / b['jobs'])} | "
                 f"{b['joules'] * 1e12 / b['useful_macs']:.2f} | {b['sim_seconds']:.0f} |"
             )
+    holds = [(r["design"], r.get("composition_holdout")) for r in rows]
+    if any(h for _, h in holds):
+        lines += [
+            "",
+            "## Composition check (per-block energy per cycle, silicon.compose)",
+            "",
+            "Each block's energy per simulated cycle, characterised on the first half of the "
+            "layers, predicts the second half's energy:",
+            "",
+        ]
+        for design, h in holds:
+            if h:
+                lines.append(
+                    f"- {design}: {h['fit_batches']} layers -> {h['test_batches']} layers, "
+                    f"predicted {h['predicted_j'] * 1e9:.1f} nJ vs measured "
+                    f"{h['measured_j'] * 1e9:.1f} nJ ({100 * h['relative_error']:+.1f} %)"
+                )
     sta = result.get("opensta")
     if sta:
         lines += [

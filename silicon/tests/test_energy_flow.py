@@ -127,3 +127,18 @@ def test_one_real_layer_through_the_gate_level_netlist(tmp_path: Path) -> None:
     assert 0.5 < row["pj_per_useful_mac"] < 100
     for block in ("distribution", "column adder trees", CLOCK):
         assert sum(row["blocks"][block].values()) > 0
+
+
+def test_composition_holdout_is_exact_for_cycle_proportional_energy() -> None:
+    from silicon.compose import holdout, per_cycle
+
+    def row(cycles: int, scale: float = 1.0) -> dict:
+        blocks = {"a": {"switching": 2.0 * cycles * scale}, "b": {"internal": 1.0 * cycles}}
+        joules = sum(sum(p.values()) for p in blocks.values())
+        return {"sim_cycles": cycles, "blocks": blocks, "joules": joules}
+
+    assert per_cycle([row(10), row(30)]) == {"a": 2.0, "b": 1.0}
+    assert holdout([row(10), row(30)])["relative_error"] == 0.0
+    # block a costs twice as much per cycle in the second half: 30 predicted, 50 measured
+    off = holdout([row(10), row(10, scale=2.0)])
+    assert off["relative_error"] == pytest.approx(-0.4)
