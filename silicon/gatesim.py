@@ -27,6 +27,7 @@ from tb.fast.run import TB_TOP, TOPLEVEL
 
 MODULE = "tb.energy.cocotb_energy"
 SCOPE = ".u_core.u_gates"  # the netlist instance inside the testbench
+TB_PARAMS = ("P", "R", "C", "WB", "AB", "ACC", "MAX_TOK", "G", "RPB")  # flexcim_fast_tb's
 DEPTHS = {"W_DEPTH": 4096, "A_DEPTH": 16384}  # a K = 1536 job on `small`: 384 / 1,536 beats
 
 
@@ -78,12 +79,14 @@ def run_batch(
         return BatchResult(batch.name, saved["record"], rises, falls, saved["seconds"])
     sources = write_sources(netlist, config, folder / "src")
     results = folder / f"{batch.name}.record"
+    params = HwConfig.named(config).params()
+    tb_params = {k: v for k, v in params.items() if k in TB_PARAMS}
     start = time.perf_counter()
     run_cocotb(
         toplevel=TOPLEVEL,
         sources=sources,
         test_module=MODULE,
-        parameters={**HwConfig.named(config).params(), **DEPTHS},
+        parameters={**tb_params, **DEPTHS},
         tag=tag,
         sim="verilator",
         coverage=True,
@@ -95,6 +98,9 @@ def run_batch(
             "ENERGY_FILE": str(workload.resolve()),
             "ENERGY_LAYERS": ",".join(str(i) for i in batch.layers),
             "ENERGY_RESULTS": str(results),
+            # The testbench top has no FIXED_* parameter (the netlist is the baseline already);
+            # FastEnv still learns the core kind from PARAM_* (tb.common.params).
+            **{f"PARAM_{k}": str(v) for k, v in params.items() if k not in tb_params},
         },
     )
     seconds = time.perf_counter() - start
