@@ -23,6 +23,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from golden.cli import checked_configs
+from golden.config import HwConfig
 from golden.files import write_atomic
 from silicon.blocks import ORDER, block_of, port_block
 from silicon.compose import holdout
@@ -38,7 +39,9 @@ from tb.common.runner import ROOT, load_configs
 from tb.replay import DEFAULT_STIMULUS, shown
 
 OUT = ROOT / "build" / "energy"
-FLEXCIM = "small"
+# FlexCiM at the small geometry: the original core (G = C) and one select per cell (G = 1, the
+# recommended core's select sharing at RPB = 1, the baselines' interface).
+FLEXCIM = ("small", "small_g1")
 BASELINES = ("small_dense", "small_fixed12", "small_fixed24")  # once branch baselines is in
 # The representative subset of a default run (< 15 min on 2 cores from a clean clone): the
 # 7 sublayers of block 10 and of block 29 (patterns 4:8 and the last block's).
@@ -52,7 +55,7 @@ def log(text: str) -> None:
 
 def default_designs() -> list[str]:
     configs = load_configs()
-    return [FLEXCIM, *(b for b in BASELINES if b in configs)]
+    return [*FLEXCIM, *(b for b in BASELINES if b in configs)]
 
 
 def parse_layers(text: str, count: int) -> list[int]:
@@ -176,6 +179,7 @@ def run_design(design: str, workload: Path, layers: list[int], lib_path: Path) -
             falls[net] = falls.get(net, 0) + n
     return {
         "design": design,
+        "baseline": HwConfig.named(design).fixed_pattern is not None,
         "netlist_key": cfg_key,
         "cells": len(netlist.cells),
         "area_um2": sum(lib.cell(c.type).area for c in netlist.cells),

@@ -45,12 +45,19 @@ def markdown(result: dict, order: list[str]) -> str:
             f"{r['pj_per_dense_mac']:.2f} | {r['mean_activity']:.4f} | "
             f"{100 * st['relative_change_last_half']:.2f} % | {100 * st['per_batch_cv']:.1f} % |"
         )
-    if len(rows) > 1:
-        base = rows[0]
-        lines += ["", f"Energy per useful MAC relative to {base['design']}:", ""]
-        for r in rows[1:]:
-            ratio = r["pj_per_useful_mac"] / base["pj_per_useful_mac"]
-            lines.append(f"- {r['design']}: {ratio:.2f}x")
+    flex = [r for r in rows if not r.get("baseline")]
+    base = [r for r in rows if r.get("baseline")]
+    if flex and base:
+        lines += [
+            "",
+            "Baseline energy per useful MAC over FlexCiM's (> 1: FlexCiM spends less):",
+            "",
+            "| baseline | " + " | ".join(f"vs {f['design']}" for f in flex) + " |",
+            "|---|" + "---:|" * len(flex),
+        ]
+        for b in base:
+            ratios = [b["pj_per_useful_mac"] / f["pj_per_useful_mac"] for f in flex]
+            lines.append(f"| {b['design']} | " + " | ".join(f"{x:.2f}x" for x in ratios) + " |")
     lines += ["", "## Energy by block (pJ per useful MAC; switching / internal / leakage)", ""]
     lines.append("| block | " + " | ".join(r["design"] for r in rows) + " |")
     lines.append("|---|" + "---:|" * len(rows))

@@ -98,7 +98,10 @@ def test_markdown_names_every_design_and_the_cross_check() -> None:
             "source_sha256": "0" * 64,
         },
         "liberty": "lib",
-        "designs": [row, {**row, "design": "small_dense", "pj_per_useful_mac": 1.5}],
+        "designs": [
+            row,
+            {**row, "design": "small_dense", "pj_per_useful_mac": 1.5, "baseline": True},
+        ],
         "opensta": {
             "activity": 0.1,
             "opensta_w": watts,
@@ -108,7 +111,7 @@ def test_markdown_names_every_design_and_the_cross_check() -> None:
         "wall_seconds": 4.0,
     }
     text = markdown(result, ["distribution"])
-    assert "small_dense: 1.50x" in text and "OpenSTA, uniform activity" in text
+    assert "| small_dense | 1.50x |" in text and "OpenSTA, uniform activity" in text
     assert "| distribution | 1.000 (100.0 %: 0.500 / 0.400 / 0.100)" in text
     assert "OpenSTA at the same activity: 1.000" in text
 
