@@ -131,6 +131,26 @@ def markdown(result: dict, order: list[str]) -> str:
             )
         ratio = sta["model_uniform_w"]["total"] / sta["opensta_w"]["total"]
         lines += ["", f"silicon.energy / OpenSTA at the same activity: {ratio:.3f}."]
+        ours, theirs = sta.get("model_uniform_groups_w"), sta.get("opensta_groups_w")
+        if ours and theirs:
+            lines += [
+                "",
+                "By group at the same uniform activity (mW; OpenSTA's groups, the ideal clock "
+                "net apart):",
+                "",
+                "| group | OpenSTA internal | model internal | OpenSTA switching | "
+                "model switching |",
+                "|---|---:|---:|---:|---:|",
+            ]
+            for g in ("sequential", "combinational"):
+                t, o = theirs.get(g, {}), ours.get(g, {})
+                lines.append(
+                    f"| {g} | {t.get('internal', 0) * 1e3:.3f} | {o.get('internal', 0) * 1e3:.3f}"
+                    f" | {t.get('switching', 0) * 1e3:.3f} | {o.get('switching', 0) * 1e3:.3f} |"
+                )
+            for g in sorted(set(ours) - {"sequential", "combinational"}):
+                o = ours[g]
+                lines.append(f"| {g} | - | - | - | {o.get('switching', 0) * 1e3:.3f} |")
     lines += [
         "",
         "Wall time: "

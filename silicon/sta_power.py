@@ -20,7 +20,10 @@ from pathlib import Path
 from silicon.energy import Activity
 from silicon.flat import FlatNetlist
 
-_TOTAL = re.compile(r"^Total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", re.MULTILINE)
+_ROW = r"^{}\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)"
+_TOTAL = re.compile(_ROW.format("Total"), re.MULTILINE)
+_SEQ = re.compile(_ROW.format("Sequential"), re.MULTILINE)
+_COMB = re.compile(_ROW.format("Combinational"), re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class StaPower:
     leakage_w: float
     total_w: float
     activity: float  # the global activity given
+    groups: dict[str, tuple[float, float, float, float]]  # Sequential / Combinational rows
     report: str
 
 
@@ -69,7 +73,12 @@ def run_sta(
     if proc.returncode != 0 or match is None:
         raise RuntimeError(f"OpenSTA report_power failed (exit {proc.returncode}):\n{text[-2000:]}")
     internal, switching, leakage, total = (float(v) for v in match.groups())
-    return StaPower(internal, switching, leakage, total, act, text)
+    groups = {
+        name: tuple(float(v) for v in m.groups())
+        for name, pattern in (("sequential", _SEQ), ("combinational", _COMB))
+        if (m := pattern.search(text))
+    }
+    return StaPower(internal, switching, leakage, total, act, groups, text)
 
 
 def mean_activity(
