@@ -114,10 +114,20 @@ def stability(batches: list[dict]) -> dict[str, float]:
     per = [r["joules"] / r["useful_macs"] for r in batches if r["useful_macs"]]
     mean = sum(per) / len(per)
     std = (sum((p - mean) ** 2 for p in per) / len(per)) ** 0.5
+    # Layers of one shape (same pattern and cycles: same K, passes and jobs) differ only in
+    # their data: the spread inside such groups is the data-dependent noise of the figure;
+    # the spread across groups is the workload mix (density, pass counts).
+    groups: dict[tuple, list[float]] = {}
+    for r in batches:
+        if r["useful_macs"] and "pattern" in r:
+            key = (r["pattern"], r["sim_cycles"])
+            groups.setdefault(key, []).append(r["joules"] / r["useful_macs"])
+    within = [(max(v) - min(v)) / (sum(v) / len(v)) for v in groups.values() if len(v) > 1]
     return {
         "batches": len(batches),
         "relative_change_last_half": abs(final - first) / final,
         "per_batch_cv": std / mean,
+        "same_shape_max_spread": max(within) if within else None,
     }
 
 

@@ -33,8 +33,8 @@ def markdown(result: dict, order: list[str]) -> str:
         "",
         "| design | cells | area (mm^2) | jobs | useful MACs | dense MACs | sim cycles | "
         "job cycles | energy (nJ) | pJ / useful MAC | pJ / dense MAC | mean activity | "
-        "stability: change over last half | per-layer CV |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "stability: change over last half | per-layer CV | same-shape layers: max spread |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         st = r["stability"]
@@ -43,7 +43,12 @@ def markdown(result: dict, order: list[str]) -> str:
             f"{r['useful_macs']:,} | {r['dense_macs']:,} | {r['sim_cycles']:,} | "
             f"{r['job_cycles']:,} | {r['joules'] * 1e9:,.1f} | {r['pj_per_useful_mac']:.2f} | "
             f"{r['pj_per_dense_mac']:.2f} | {r['mean_activity']:.4f} | "
-            f"{100 * st['relative_change_last_half']:.2f} % | {100 * st['per_batch_cv']:.1f} % |"
+            f"{100 * st['relative_change_last_half']:.2f} % | {100 * st['per_batch_cv']:.1f} % | "
+            + (
+                f"{100 * st['same_shape_max_spread']:.2f} % |"
+                if st.get("same_shape_max_spread") is not None
+                else "- |"
+            )
         )
     flex = [r for r in rows if not r.get("baseline")]
     base = [r for r in rows if r.get("baseline")]

@@ -145,3 +145,12 @@ def test_composition_holdout_is_exact_for_cycle_proportional_energy() -> None:
     # block a costs twice as much per cycle in the second half: 30 predicted, 50 measured
     off = holdout([row(10), row(10, scale=2.0)])
     assert off["relative_error"] == pytest.approx(-0.4)
+
+
+def test_same_shape_spread_is_the_data_noise() -> None:
+    rows = [
+        {"joules": 10.0, "useful_macs": 10, "pattern": "4:8", "sim_cycles": 5},
+        {"joules": 11.0, "useful_macs": 10, "pattern": "4:8", "sim_cycles": 5},
+        {"joules": 30.0, "useful_macs": 10, "pattern": "4:6", "sim_cycles": 9},  # other shape
+    ]
+    assert stability(rows)["same_shape_max_spread"] == pytest.approx(0.1 / 1.05)
