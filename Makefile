@@ -26,8 +26,9 @@ AREA_MAPPED ?= 1
 AREA_FLAT ?=
 # Yosys area rows for make tradeoff (bench.area JSON); the committed paper-variant synthesis.
 TRADEOFF_AREA ?= docs/data/area_paper.json
-# make energy: designs (empty: small + the small baselines present), workload layers, and the
-# committed extract or the whole-model stimulus (silicon.energy_flow).
+# make energy: designs (empty: small_g1 and small_dense, < 15 min; all: every small FlexCiM
+# variant and baseline, ~30 min), workload layers, and the committed extract or the
+# whole-model stimulus (silicon.energy_flow).
 ENERGY_DESIGNS  ?=
 ENERGY_LAYERS   ?= 7-13,21-27
 ENERGY_WORKLOAD ?= extract

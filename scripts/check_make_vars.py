@@ -73,6 +73,12 @@ def _layers(name: str, value: str) -> None:
         raise SettingError(f"{name}={value}: expected all or indices and ranges like 0,3-5")
 
 
+def _designs(name: str, value: str) -> None:
+    """make energy's designs: configuration names, or all."""
+    if value.strip() != "all":
+        _config_list(name, value)
+
+
 def _workload(name: str, value: str) -> None:
     if value not in ("extract", "model"):
         raise SettingError(f"{name}={value}: choose from extract, model")
@@ -91,7 +97,7 @@ CHECKS = {
     "REPLAY_METRIC": _metric,
     "AREA_CONFIGS": _config_list,
     "TRADEOFF_AREA": _file,
-    "ENERGY_DESIGNS": _config_list,  # empty: silicon.energy_flow's default designs
+    "ENERGY_DESIGNS": _designs,  # empty: silicon.energy_flow's default designs
     "ENERGY_LAYERS": _layers,
     "ENERGY_WORKLOAD": _workload,
     "AREA_MAPPED": _flag,  # make area: 1 also maps to the cell library (um^2), 0 generic only

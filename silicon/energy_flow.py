@@ -42,9 +42,14 @@ OUT = ROOT / "build" / "energy"
 # FlexCiM at the small geometry: the original core (G = C) and one select per cell (G = 1, the
 # recommended core's select sharing at RPB = 1, the baselines' interface).
 FLEXCIM = ("small", "small_g1")
-BASELINES = ("small_dense", "small_fixed12", "small_fixed24")  # once branch baselines is in
-# The representative subset of a default run (< 15 min on 2 cores from a clean clone): the
-# 7 sublayers of block 10 and of block 29 (patterns 4:8 and the last block's).
+BASELINES = ("small_dense", "small_fixed12", "small_fixed24")  # from branch baselines
+# A default run stays under 15 min on 2 cores from a clean clone: each design costs 5-6 min
+# (Yosys mapping, a ~3 min Verilator build of the 55-72 k-cell netlist with toggle coverage,
+# 14 layers), so it compares FlexCiM at G = 1 with the dense DCiM; --designs all runs every
+# FlexCiM variant and baseline present (~30 min).
+DEFAULT_DESIGNS = ("small_g1", "small_dense")
+# The representative subset of layers: the 7 sublayers of block 10 and of block 29 (patterns
+# 4:8 and 4:6).
 DEFAULT_LAYERS = "7-13,21-27"
 PROG = "python -m silicon.energy_flow"
 STA_VERSION = 2  # bump when sta_check's record changes
@@ -54,9 +59,9 @@ def log(text: str) -> None:
     print(f"[energy {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
-def default_designs() -> list[str]:
+def all_designs() -> list[str]:
     configs = load_configs()
-    return [*FLEXCIM, *(b for b in BASELINES if b in configs)]
+    return [d for d in (*FLEXCIM, *BASELINES) if d in configs]
 
 
 def parse_layers(text: str, count: int) -> list[int]:
@@ -278,13 +283,16 @@ def sta_check(row: dict, lib_path: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
-    parser.add_argument("--designs", default=",".join(default_designs()))
+    parser.add_argument(
+        "--designs", default=",".join(DEFAULT_DESIGNS), help="configurations, or all"
+    )
     parser.add_argument("--layers", default=DEFAULT_LAYERS, help="indices, ranges or all")
     parser.add_argument("--workload", choices=("extract", "model"), default="extract")
     parser.add_argument("--liberty", type=Path, default=DEFAULT_LIBERTY)
     parser.add_argument("--no-sta", action="store_true", help="skip the OpenSTA cross-check")
     args = parser.parse_args(argv)
-    designs = checked_configs(args.designs.replace(",", " ").split(), PROG)
+    names = args.designs.replace(",", " ").split()
+    designs = all_designs() if names == ["all"] else checked_configs(names, PROG)
     lib_path = args.liberty
     read_liberty(lib_path)  # a missing library stops here, named
     workload = workload_file(args.workload)
