@@ -127,7 +127,7 @@ def test_one_real_layer_through_the_gate_level_netlist(tmp_path: Path) -> None:
 
     row = run_design("small", WORKLOAD, [1], DEFAULT_LIBERTY)
     assert row["jobs"] == 4 and row["useful_macs"] > 0
-    assert 0.5 < row["pj_per_useful_mac"] < 100
+    assert 50 < row["pj_per_useful_mac"] < 1000  # 0.18 um, small core: ~300 pJ
     for block in ("distribution", "column adder trees", CLOCK):
         assert sum(row["blocks"][block].values()) > 0
 
