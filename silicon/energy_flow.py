@@ -19,7 +19,6 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from golden.cli import checked_configs
@@ -329,7 +328,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["asdict", "main"]
 
 if __name__ == "__main__":
     sys.exit(main())
