@@ -26,6 +26,12 @@ AREA_MAPPED ?= 1
 AREA_FLAT ?=
 # Yosys area rows for make tradeoff (bench.area JSON); the committed paper-variant synthesis.
 TRADEOFF_AREA ?= docs/data/area_paper.json
+# make energy: designs (empty: small_g1 and small_dense, < 15 min; all: every small FlexCiM
+# variant and baseline, ~30 min), workload layers, and the committed extract or the
+# whole-model stimulus (silicon.energy_flow).
+ENERGY_DESIGNS  ?=
+ENERGY_LAYERS   ?= 7-13,21-27
+ENERGY_WORKLOAD ?= extract
 PYTEST   := $(PY) -m pytest
 XDIST    := -n $(JOBS) --dist loadgroup
 
@@ -39,7 +45,7 @@ endif
 # with one line naming it, why and what is legal, exit status 2. The checker needs only the
 # system Python (scripts/check_make_vars.py).
 CHECKED_VARS := SIM CONFIG SEED WAVES JOBS WORKERS REPLAY_CORE REPLAY_METHOD REPLAY_METRIC AREA_CONFIGS \
-	TRADEOFF_AREA AREA_MAPPED AREA_FLAT
+	TRADEOFF_AREA AREA_MAPPED AREA_FLAT ENERGY_DESIGNS ENERGY_LAYERS ENERGY_WORKLOAD
 CHECK_PY := $(firstword $(shell command -v $(PYTHON) python3 2>/dev/null))
 ifneq ($(filter-out help clean,$(or $(MAKECMDGOALS),help)),)
 BAD_VAR := $(shell $(CHECK_PY) scripts/check_make_vars.py $(foreach v,$(CHECKED_VARS),'$(subst ','\'',$(v)=$($(v)))'))
@@ -49,7 +55,7 @@ endif
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-flow apt sim test regress lint lint-rtl lint-py bench area tradeoff coverage stimulus replay flow-study clean
+.PHONY: help venv venv-flow apt sim test regress lint lint-rtl lint-py bench area energy tradeoff coverage stimulus replay flow-study clean
 
 help: ## List targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -100,6 +106,10 @@ ifeq ($(AREA_MAPPED),0)
 else
 	$(PY) -m silicon $(AREA_CONFIGS) $(if $(AREA_FLAT),--flat $(AREA_FLAT))
 endif
+
+energy: venv apt ## Gate-level energy per MAC on real SmolLM2 jobs + OpenSTA check (build/energy/energy.md; ENERGY_DESIGNS, ENERGY_LAYERS, ENERGY_WORKLOAD)
+	$(PY) -m silicon.energy_flow --layers $(ENERGY_LAYERS) --workload $(ENERGY_WORKLOAD) \
+		$(if $(strip $(ENERGY_DESIGNS)),--designs "$(ENERGY_DESIGNS)")
 
 tradeoff: venv-flow apt ## Accuracy / latency / area per core variant (G, RPB) into build/tradeoff
 	$(PY) -m bench.tradeoff --evals docs/results/tradeoff/g*-* --area $(TRADEOFF_AREA)

@@ -10,6 +10,7 @@ home each, configs/flexcim.yaml through golden.config, tb.settings, flow.choices
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -66,6 +67,23 @@ def _file(name: str, value: str) -> None:
         raise SettingError(f"{name}={value}: file not found")
 
 
+def _layers(name: str, value: str) -> None:
+    """silicon.energy_flow's --layers: `all` or indices / ranges, comma-separated."""
+    if not (value == "all" or re.fullmatch(r"\d+(-\d+)?(,\d+(-\d+)?)*", value)):
+        raise SettingError(f"{name}={value}: expected all or indices and ranges like 0,3-5")
+
+
+def _designs(name: str, value: str) -> None:
+    """make energy's designs: configuration names, or all."""
+    if value.strip() != "all":
+        _config_list(name, value)
+
+
+def _workload(name: str, value: str) -> None:
+    if value not in ("extract", "model"):
+        raise SettingError(f"{name}={value}: choose from extract, model")
+
+
 # What each variable may hold (the Makefile passes them all; an unset one is empty).
 CHECKS = {
     "SIM": lambda n, v: check_sim(v, n),
@@ -79,6 +97,9 @@ CHECKS = {
     "REPLAY_METRIC": _metric,
     "AREA_CONFIGS": _config_list,
     "TRADEOFF_AREA": _file,
+    "ENERGY_DESIGNS": _designs,  # empty: silicon.energy_flow's default designs
+    "ENERGY_LAYERS": _layers,
+    "ENERGY_WORKLOAD": _workload,
     "AREA_MAPPED": _flag,  # make area: 1 also maps to the cell library (um^2), 0 generic only
     "AREA_FLAT": _config_list,  # make area: configurations also mapped flattened
 }
