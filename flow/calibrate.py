@@ -55,6 +55,10 @@ class BlockInputs:
     # Per sublayer, the calibration Hessian 2/n * X^T X (float32), only when asked for (SparseGPT).
     hessian: dict[str, torch.Tensor] = field(default_factory=dict)
     weights: dict[str, torch.Tensor] = field(default_factory=dict)
+    # The block's input chunks and its outputs before the visitor ran (the dense block on the
+    # already-pruned predecessors' activations); flow.reconstruct fits the pruned block to them.
+    inputs: list[Chunk] = field(default_factory=list)
+    outputs: list[torch.Tensor] = field(default_factory=list)
 
     def weight(self, name: str) -> torch.Tensor:
         """The tensor to read and prune for sublayer `name`."""
@@ -189,7 +193,8 @@ def run_sequential(
         subs = block_sublayers(block, lm.family)
         weights = sublayer_weights(block, lm.family)
         outs, sq_mean, sample, hess = forward_with_stats(block, subs, chunks, hessian)
-        if visit(BlockInputs(index, block, subs, sq_mean, sample, hess, weights)):
+        inp = BlockInputs(index, block, subs, sq_mean, sample, hess, weights, chunks, outs)
+        if visit(inp):
             outs = forward_block(block, chunks)
         chunks = [Chunk(o, c.kwargs) for o, c in zip(outs, chunks, strict=True)]
     # Output of the last block (before the final norm), for checks against the model's forward;

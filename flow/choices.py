@@ -24,6 +24,13 @@ GRANULARITIES = ("block", "sublayer")
 SUBLAYER_COSTS = ("measured", "split")
 # Input-channel permutation before N:M grouping (flow.permute).
 PERMUTE_MODES = ("none", "balanced", "lsa")
+# Issue 18 lever 4 (flow.reconstruct): after a block is pruned, a few Adam steps on its kept
+# weights (masks fixed) fit its outputs to the dense block's on the same inputs. Defaults of
+# --recon-steps, --recon-lr and --recon-batch (windows per step) when --reconstruct block.
+RECONSTRUCT_MODES = ("none", "block")
+RECON_STEPS = 50
+RECON_LR = 1e-4
+RECON_BATCH = 2
 # Weights' dtype; auto: float32 on the CPU, bfloat16 on a GPU (flow.models.resolve_dtype).
 DTYPE_NAMES = ("auto", "float32", "bfloat16", "float16")
 # accelerate's placement strategies for --device-map.

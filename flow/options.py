@@ -22,6 +22,10 @@ from flow.choices import (
     MASK_MODES,
     METRICS,
     PERMUTE_MODES,
+    RECON_BATCH,
+    RECON_LR,
+    RECON_STEPS,
+    RECONSTRUCT_MODES,
     SUBLAYER_COSTS,
     SUBLAYERS,
     parse_max_memory,
@@ -263,6 +267,70 @@ def add_common(p: argparse.ArgumentParser, n_eval: int) -> None:
         "(balanced + linear-sum-assignment refinement, as RIA); the stimulus carries it "
         "(default: none)",
     )
+    add_reconstruct(l18)
+
+
+def add_reconstruct(g: argparse._ArgumentGroup) -> None:
+    """Issue 18 lever 4 (flow.reconstruct); the numbers default to None so that giving one
+    without --reconstruct block is refused rather than silently ignored."""
+    g.add_argument(
+        "--reconstruct",
+        choices=RECONSTRUCT_MODES,
+        default="none",
+        help="after each block is pruned, fit its kept weights (masks fixed) to the dense "
+        "block's outputs on the same calibration inputs with a few Adam steps (default: none)",
+    )
+    g.add_argument(
+        "--recon-steps",
+        type=int,
+        default=None,
+        help=f"with --reconstruct block: Adam steps per block (default: {RECON_STEPS})",
+    )
+    g.add_argument(
+        "--recon-lr",
+        type=float,
+        default=None,
+        help=f"with --reconstruct block: Adam learning rate (default: {RECON_LR:g})",
+    )
+    g.add_argument(
+        "--recon-batch",
+        type=int,
+        default=None,
+        help="with --reconstruct block: calibration windows per step, at most --batch "
+        f"(default: {RECON_BATCH})",
+    )
+
+
+def check_reconstruct(a: argparse.Namespace) -> None:
+    mode = getattr(a, "reconstruct", "none")
+    given = [
+        k for k in ("recon_steps", "recon_lr", "recon_batch") if getattr(a, k, None) is not None
+    ]
+    if mode == "none" and given:
+        raise ValueError(
+            f"--{given[0].replace('_', '-')}: only with --reconstruct block (it is none)"
+        )
+    if getattr(a, "recon_steps", None) is not None and a.recon_steps < 1:
+        raise ValueError(f"--recon-steps {a.recon_steps}: must be >= 1")
+    lr = getattr(a, "recon_lr", None)
+    if lr is not None and not 0 < lr < float("inf"):
+        raise ValueError(f"--recon-lr {lr}: must be a finite number > 0")
+    batch = getattr(a, "recon_batch", None)
+    if batch is not None and not 1 <= batch <= a.batch:
+        raise ValueError(f"--recon-batch {batch}: must be in 1..--batch ({a.batch})")
+
+
+def recon_key(a: argparse.Namespace) -> dict[str, object]:
+    """The reconstruction options for a cache key: empty with --reconstruct none (keys made
+    before lever 4 stay valid), else every value, defaults resolved."""
+    if getattr(a, "reconstruct", "none") == "none":
+        return {}
+    return {
+        "reconstruct": a.reconstruct,
+        "recon_steps": RECON_STEPS if a.recon_steps is None else a.recon_steps,
+        "recon_lr": RECON_LR if a.recon_lr is None else a.recon_lr,
+        "recon_batch": RECON_BATCH if a.recon_batch is None else a.recon_batch,
+    }
 
 
 def add_pruner(p: argparse.ArgumentParser, default_metric: str = "wanda") -> None:
@@ -404,6 +472,7 @@ def check_common(a: argparse.Namespace, P: int) -> None:
     parse_max_memory(a.max_memory)  # a malformed cap fails here, not after hashing
     check_out_path("--log", a.log, folder=False)
     check_out_path("--cost-cache", a.cost_cache, folder=True)
+    check_reconstruct(a)
 
 
 def check_options(a: argparse.Namespace, methods: Iterable[str] = ()) -> HwConfig:

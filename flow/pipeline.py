@@ -12,6 +12,7 @@ from tqdm import tqdm
 from flow.calibrate import BlockInputs, run_sequential
 from flow.models import LoadedModel, block_sublayers, decoder_blocks, sublayer_weights
 from flow.prune import PrunePlan, prune_block_mixed, wanda_metric
+from flow.reconstruct import ReconParams, reconstruct_block
 from flow.select import (
     FlowParams,
     InfeasibleTarget,
@@ -323,6 +324,8 @@ class PruneResult:
     layer_zero_fraction: list[float]
     zero_fraction: float  # over all pruned sublayer weights
     sublayer_masks: int
+    # --reconstruct block (flow.reconstruct): parameters, per-block log entries, total seconds.
+    reconstruction: dict | None = None
 
 
 def prune_model(
@@ -332,16 +335,22 @@ def prune_model(
     plan: PrunePlan,
     capture: ExportCapture | None = None,
     on_mask: Callable[[np.ndarray, int, int], None] | None = None,
+    recon: ReconParams | None = None,
 ) -> PruneResult:
     """Prune every block to its pattern. Wanda and SparseGPT run sequentially (statistics
     recomputed on the already-pruned predecessors); magnitude needs no data unless activations
-    are exported. `on_mask(mask, n, m)` sees every sublayer's keep-mask (e.g. a latency tally)."""
+    are exported. `on_mask(mask, n, m)` sees every sublayer's keep-mask (e.g. a latency tally).
+    `recon` (active): each pruned block's kept weights are then fitted to the dense block's
+    outputs (flow.reconstruct), before its outputs feed the next block and before the export
+    capture reads its weights."""
     blocks = decoder_blocks(lm.model, lm.family)
     if plan.blocks != len(blocks):
         raise ValueError(f"plan has {plan.blocks} patterns for {len(blocks)} blocks")
     kept_counts: list[torch.Tensor | int] = []  # per block; on its device until the end
     totals: list[int] = []
     n_masks = 0
+    reconstructing = recon is not None and recon.active
+    recon_log: list[dict] = []
 
     def visit(inp: BlockInputs) -> bool:
         nonlocal n_masks
@@ -354,6 +363,8 @@ def prune_model(
         masks = prune_block_mixed(
             inp.sublayers, pats, plan, inp.sq_mean, inp.hessian, weights, perms
         )
+        if reconstructing and any(n != m for n, m in pats.values()):
+            recon_log.append(reconstruct_block(inp, masks, recon))
         for name in inp.sublayers:
             n, m = pats[name]
             weight = weights[name]
@@ -383,9 +394,12 @@ def prune_model(
         totals.append(total)
         return any(n != m for n, m in pats.values())
 
-    if plan.needs_data or capture is not None:
+    if plan.needs_data or capture is not None or reconstructing:
         if calib is None:
-            raise ValueError(f"calibration windows are needed for {plan.metric} pruning or export")
+            raise ValueError(
+                f"calibration windows are needed for {plan.metric} pruning, reconstruction "
+                "or export"
+            )
         run_sequential(
             lm,
             calib,
@@ -404,7 +418,13 @@ def prune_model(
         sum(lin.weight.numel() for lin in block_sublayers(b, lm.family).values()) for b in blocks
     ]
     overall = float(np.dot(zeros, params) / np.sum(params))
-    return PruneResult(plan, zeros, overall, n_masks)
+    recon_info = None
+    if reconstructing:
+        recon_info = recon.as_dict() | {
+            "seconds": sum(r["seconds"] for r in recon_log),
+            "blocks": recon_log,
+        }
+    return PruneResult(plan, zeros, overall, n_masks, recon_info)
 
 
 def snapshot_weights(lm: LoadedModel) -> list[dict[str, torch.Tensor]]:

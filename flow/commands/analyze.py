@@ -59,6 +59,7 @@ def run_experiment(ctx: Context, a: argparse.Namespace) -> None:
         select_uniform,
         snapshot_weights,
     )
+    from flow.reconstruct import recon_params
     from flow.report import pattern_summary, plot_layers
     from flow.session import usage
 
@@ -137,7 +138,8 @@ def run_experiment(ctx: Context, a: argparse.Namespace) -> None:
     for label, sel_name, metric, mask in runs:
         sel = sels[sel_name]
         t = time.perf_counter()
-        result = prune_model(lm, win.calib, a.batch, sel.plan(metric, mask, C, a.permute))
+        plan = sel.plan(metric, mask, C, a.permute)
+        result = prune_model(lm, win.calib, a.batch, plan, recon=recon_params(a))
         ppl = perplexity(lm, win.eval, a.batch)
         restore_weights(lm, snapshot)
         rows.append(
@@ -149,6 +151,7 @@ def run_experiment(ctx: Context, a: argparse.Namespace) -> None:
                 "zeros": result.zero_fraction,
                 "ppl": ppl,
                 "seconds": time.perf_counter() - t,
+                "reconstruction": result.reconstruction,
             }
         )
         print(f"{label}: ppl {ppl:.3f} (zeros {result.zero_fraction:.4f})", flush=True)

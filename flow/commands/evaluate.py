@@ -21,6 +21,7 @@ from flow.options import (
     check_out_path,
     measured_candidates,
     named_config,
+    recon_key,
 )
 from flow.select import sparsity
 from golden.config import HwConfig, supported_patterns
@@ -104,6 +105,7 @@ def _run_key(a: argparse.Namespace, seed: int, metric: str, mask: str, label: st
     if a.permute != "none":
         keyed["permute"] = a.permute
         keyed["resolved"] = str(measured_candidates(HwConfig.named(a.hw_config).P))
+    keyed |= {k: str(v) for k, v in recon_key(a).items()}  # empty with --reconstruct none
     blob = json.dumps([keyed, seed, metric, mask, label], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -169,6 +171,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
     from flow.latency import LatencyTally
     from flow.methods import run_stats
     from flow.pipeline import prune_model, restore_weights, snapshot_weights
+    from flow.reconstruct import recon_params
     from flow.report import pattern_summary
     from flow.session import setup, usage
 
@@ -230,12 +233,18 @@ def cmd_eval(a: argparse.Namespace) -> int:
                         tally = LatencyTally(lat_cfg) if seed == a.first_seed else None
                         plan = sel.plan(metric, mask, ctx.hw.sel_width, a.permute)
                         result = prune_model(
-                            lm, win.calib, a.batch, plan, on_mask=tally.add if tally else None
+                            lm,
+                            win.calib,
+                            a.batch,
+                            plan,
+                            on_mask=tally.add if tally else None,
+                            recon=recon_params(a),
                         )
                         ppl = perplexity(lm, win.eval, a.batch)
                         restore_weights(lm, snapshot)
                         done[key] = {
-                            "label": label,
+                            # Reconstructed runs get their own rows in the report.
+                            "label": label + (" +recon" if a.reconstruct != "none" else ""),
                             "metric": metric,
                             "mask": mask,
                             "seed": seed,
@@ -247,6 +256,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
                             "zeros": result.zero_fraction,
                             "granularity": sel.granularity,
                             "permute": a.permute,
+                            "reconstruction": result.reconstruction,
                             "ppl": ppl,
                             "latency": tally.as_dict() if tally else None,
                             "seconds": time.perf_counter() - t,
@@ -254,7 +264,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
                         }
                         write_atomic(runs_path, json.dumps(done, indent=1, default=str))
                         print(
-                            f"seed {seed} {metric}/{mask} {label}: ppl {ppl:.3f} "
+                            f"seed {seed} {metric}/{mask} {done[key]['label']}: ppl {ppl:.3f} "
                             f"({done[key]['seconds']:.0f} s)",
                             flush=True,
                         )

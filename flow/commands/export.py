@@ -16,6 +16,7 @@ from flow.options import (
     candidates_text,
     check_options,
     check_out_path,
+    recon_key,
 )
 from golden.config import HwConfig
 from golden.files import copy_atomic
@@ -62,7 +63,7 @@ def export_options(a: argparse.Namespace) -> dict:
     opts |= {k: getattr(a, k) for k, v in _KEYED_NEW.items() if getattr(a, k) != v}
     opts["operating_point"] = candidates_text(a.operating_point) if a.operating_point else None
     opts["candidates"] = candidates_text(tuple(a.candidates)) if a.candidates else None
-    return opts
+    return opts | recon_key(a)  # empty with --reconstruct none
 
 
 def check_export(a: argparse.Namespace) -> HwConfig:
@@ -77,6 +78,7 @@ def cmd_export(a: argparse.Namespace) -> int:
     from flow.methods import cost_table, run_stats, select_method
     from flow.models import default_model_path, model_identity
     from flow.pipeline import ExportCapture, prune_model
+    from flow.reconstruct import recon_params
     from flow.session import base_log, print_selection, setup, usage, write_log
     from golden.stimulus import save_stimulus
 
@@ -111,7 +113,7 @@ def cmd_export(a: argparse.Namespace) -> int:
     stages["select"] = time.perf_counter() - t0 - sum(stages.values())
     capture = ExportCapture(a.sublayer, a.all_sublayers, a.max_cout, a.tokens)
     plan = sel.plan(a.metric, a.mask, ctx.hw.sel_width, a.permute)
-    result = prune_model(ctx.lm, ctx.windows.calib, a.batch, plan, capture)
+    result = prune_model(ctx.lm, ctx.windows.calib, a.batch, plan, capture, recon=recon_params(a))
     stages["prune"] = time.perf_counter() - t0 - sum(stages.values())
     ppl = perplexity(ctx.lm, ctx.windows.eval, a.batch) if ctx.windows.eval.shape[0] else None
     if ppl is not None:
@@ -151,6 +153,7 @@ def cmd_export(a: argparse.Namespace) -> int:
         "stats": [asdict(s) for s in stats],
         "selection": sel.as_dict(),
         "zero_fraction": result.zero_fraction,
+        "reconstruction": result.reconstruction,
         "stimulus": str(target),
         "bytes": size,
         "seconds": seconds,

@@ -22,6 +22,7 @@ def cmd_prune(a: argparse.Namespace) -> int:
     from flow.evaluate import perplexity
     from flow.methods import run_stats, select_method
     from flow.pipeline import prune_model
+    from flow.reconstruct import recon_params
     from flow.session import base_log, print_selection, setup, usage, write_log
 
     ctx = setup(a)
@@ -29,7 +30,7 @@ def cmd_prune(a: argparse.Namespace) -> int:
     sel = select_method(a.method, ctx, a, stats, a.metric, a.mask)
     print_selection(sel)
     plan = sel.plan(a.metric, a.mask, ctx.hw.sel_width, a.permute)
-    result = prune_model(ctx.lm, ctx.windows.calib, a.batch, plan)
+    result = prune_model(ctx.lm, ctx.windows.calib, a.batch, plan, recon=recon_params(a))
     print(f"pruned: {result.zero_fraction:.4f} of the linear-sublayer weights are zero")
     ppl = None
     if ctx.windows.eval.shape[0]:
@@ -45,6 +46,7 @@ def cmd_prune(a: argparse.Namespace) -> int:
         "selection": sel.as_dict(),
         "zero_fraction": result.zero_fraction,
         "layer_zero_fraction": result.layer_zero_fraction,
+        "reconstruction": result.reconstruction,
         "perplexity": ppl,
         "seconds": time.perf_counter() - ctx.t0,
         **usage(),
