@@ -148,22 +148,26 @@ def _shared_slots(wt: np.ndarray, width: int) -> tuple[np.ndarray, ...]:
     return np.repeat(np.arange(g), s_g), q, b, w, s_g
 
 
-def _map_tile(
-    wt: np.ndarray, n_hw: int, m_hw: int, cfg: HwConfig, mode: str, col_start: int, cols: int
+def _place_slots(
+    cfg: HwConfig,
+    n_hw: int,
+    m_hw: int,
+    col_start: int,
+    cols: int,
+    pos: np.ndarray,
+    k_in_group: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray,
+    q_slot: np.ndarray,
+    npos: np.ndarray,
+    slots_used: int,
 ) -> TileImage:
+    """One tile's image from its slots. Slot s sits at position pos[s] and is the
+    k_in_group[s]-th slot of its group; w, b: (C, S) weight and element bit per column;
+    q_slot: (selects, S) pair select; npos: positions per group (groups in order)."""
     P, R, C = cfg.P, cfg.R, cfg.C
-    g = wt.shape[1]
     sets = P // n_hw
     per_pass = R * sets
-    width = cfg.sel_width if mode == "pair-shared" else 1
-    grp, q_slot, b, w, s_g = _shared_slots(wt, width)
-    if np.any(s_g > n_hw) and width == 1:  # a valid N:M mask never does this
-        raise AssertionError("per-column slots exceed N_hw")
-    npos = np.maximum(1, -(-s_g // n_hw))  # all-zero groups still take a position
-    pos_start = np.cumsum(npos) - npos
-    slot_first = np.cumsum(s_g) - s_g
-    k_in_group = np.arange(grp.size) - slot_first[grp]
-    pos = pos_start[grp] + k_in_group // n_hw
     positions = int(npos.sum())
     passes = -(-positions // per_pass)
     # Position -> (pass, row, set); slot -> sub-macro p = set * N_hw + slot-in-set.
@@ -180,7 +184,7 @@ def _map_tile(
         q = np.zeros((passes, P, R, q_slot.shape[0]), np.uint8)
         q[ps, p, r] = q_slot.T
     window = np.full(passes * per_pass, -1, np.int32)
-    window[:positions] = np.repeat(np.arange(g), npos)
+    window[:positions] = np.repeat(np.arange(npos.size), npos)
     return TileImage(
         n_hw=n_hw,
         m_hw=m_hw,
@@ -191,9 +195,26 @@ def _map_tile(
         meta=meta,
         q=q,
         window=window.reshape(passes, R, sets),
-        groups=g,
+        groups=int(npos.size),
         positions=positions,
-        slots_used=int(s_g.sum()),
+        slots_used=slots_used,
+    )
+
+
+def _map_tile(
+    wt: np.ndarray, n_hw: int, m_hw: int, cfg: HwConfig, mode: str, col_start: int, cols: int
+) -> TileImage:
+    width = cfg.sel_width if mode == "pair-shared" else 1
+    grp, q_slot, b, w, s_g = _shared_slots(wt, width)
+    if np.any(s_g > n_hw) and width == 1:  # a valid N:M mask never does this
+        raise AssertionError("per-column slots exceed N_hw")
+    npos = np.maximum(1, -(-s_g // n_hw))  # all-zero groups still take a position
+    pos_start = np.cumsum(npos) - npos
+    slot_first = np.cumsum(s_g) - s_g
+    k_in_group = np.arange(grp.size) - slot_first[grp]
+    pos = pos_start[grp] + k_in_group // n_hw
+    return _place_slots(
+        cfg, n_hw, m_hw, col_start, cols, pos, k_in_group, w, b, q_slot, npos, int(s_g.sum())
     )
 
 
@@ -279,39 +300,23 @@ def _dense_tile(
     """Uncompressed image of one tile under hardware pattern (n_hw, m_hw): element k of group
     g sits at slot k of the group (pair q = k // 2, element b = k % 2), so a group takes
     m_hw / n_hw positions whatever its values. wt: (C, groups, m_hw)."""
-    P, R, C = cfg.P, cfg.R, cfg.C
     g = wt.shape[1]
-    sets = P // n_hw
-    per_pass = R * sets
     per_group = m_hw // n_hw  # n_hw divides m_hw for every baseline pattern
-    positions = g * per_group
-    passes = -(-positions // per_pass)
     grp = np.repeat(np.arange(g), m_hw)
     k = np.tile(np.arange(m_hw), g)
-    pos = grp * per_group + k // n_hw
-    ps, rest = pos // per_pass, pos % per_pass
-    r, p = rest // sets, (rest % sets) * n_hw + k % n_hw
-    weight = np.zeros((passes, P, R, C), np.int8)
-    meta = np.zeros((passes, P, R, C), np.uint8)
-    weight[ps, p, r] = wt[:, grp, k].T
-    meta[ps, p, r] = (k % 2)[:, None]
-    q_shape = (passes, P, R) if cfg.SELS == 1 else (passes, P, R, cfg.SELS)
-    q = np.zeros(q_shape, np.uint8)
-    q[ps, p, r] = (k // 2)[:, None] if cfg.SELS > 1 else k // 2
-    window = np.full(passes * per_pass, -1, np.int32)
-    window[:positions] = np.repeat(np.arange(g), per_group)
-    return TileImage(
-        n_hw=n_hw,
-        m_hw=m_hw,
-        passes=passes,
-        col_start=col_start,
-        cols=cols,
-        weight=weight,
-        meta=meta,
-        q=q,
-        window=window.reshape(passes, R, sets),
-        groups=g,
-        positions=positions,
+    slots = (cfg.C, k.size)
+    return _place_slots(
+        cfg,
+        n_hw,
+        m_hw,
+        col_start,
+        cols,
+        pos=grp * per_group + k // n_hw,
+        k_in_group=k,
+        w=wt[:, grp, k],
+        b=np.broadcast_to(k % 2, slots),
+        q_slot=np.broadcast_to(k // 2, (cfg.SELS, k.size)),
+        npos=np.full(g, per_group),
         slots_used=g * m_hw,
     )
 
