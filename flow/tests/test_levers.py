@@ -203,8 +203,9 @@ def test_permutation_lowers_sparsegpt_reconstruction_error(n: int, m: int) -> No
 
 
 def test_export_sublayer_permuted_replays_exactly(planted, tmp_path: Path) -> None:
-    """flow export with both levers: per-sublayer patterns in the stimulus, each layer's
-    permutation stored (format v2), and every layer maps and computes W x bit-exact."""
+    """flow export with every lever: per-sublayer patterns in the stimulus, each layer's
+    permutation stored (format v2), reconstructed weights (masks kept), and every layer maps
+    and computes W x bit-exact."""
     model, text = planted
     out = tmp_path / "stim"
     args = [
@@ -227,6 +228,10 @@ def test_export_sublayer_permuted_replays_exactly(planted, tmp_path: Path) -> No
         "sublayer",
         "--permute",
         "balanced",
+        "--reconstruct",
+        "block",
+        "--recon-steps",
+        "3",
         "--all-sublayers",
         "--max-cout",
         "0",
@@ -257,6 +262,9 @@ def test_export_sublayer_permuted_replays_exactly(planted, tmp_path: Path) -> No
     assert permuted > 0
     log = json.loads(next(out.glob("*.json")).read_text())
     assert log["selection"]["granularity"] == "sublayer"
+    # Every pruned block was reconstructed (a block kept dense is not); its masks held, above.
+    recon = log["reconstruction"]["blocks"]
+    assert recon and {r["block"] for r in recon} <= set(range(4))
     # The options are in the cache key: the same export is a hit, another permutation is not.
     assert main(args) == 0
     assert main([*args[:-4], "--permute", "lsa", *args[-4:]]) == 0
