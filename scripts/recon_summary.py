@@ -1,0 +1,115 @@
+"""Summary of scripts/recon_study.sh (issue 18, lever 4): OUT/summary.md from OUT/prune-*.json.
+
+One row per run (calibration set, evaluation tokens, permutation, reconstruction, perplexity,
+wall seconds, reconstruction seconds and mean block MSE after/before), then the paired gains
+(same calibration set, window and permutation: without - with reconstruction; with
+permutation also: plain - permuted + reconstructed) as mean +- sample std and sigmas.
+Usage: python scripts/recon_summary.py OUT
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+
+def _stats(values: list[float]) -> tuple[float, float]:
+    mean = sum(values) / len(values)
+    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
+    return mean, math.sqrt(var)
+
+
+def collect(out: Path) -> dict[str, dict]:
+    runs = {}
+    for path in sorted(out.glob("prune-*.json")):
+        log = json.loads(path.read_text())
+        args, recon = log["args"], log.get("reconstruction")
+        ratios = [b["mse_after"] / b["mse_before"] for b in recon["blocks"]] if recon else []
+        runs[path.stem.removeprefix("prune-")] = {
+            "calib_set": int(args["calib_set"]),
+            "eval_range": log["windows"]["eval_range"],
+            "permute": args["permute"],
+            "reconstruct": args["reconstruct"],
+            "ppl": log["perplexity"],
+            "seconds": log["seconds"],
+            "recon_seconds": recon["seconds"] if recon else 0.0,
+            "mse_ratio": sum(ratios) / len(ratios) if ratios else None,
+            "kept": sum(b["kept"] == "reconstructed" for b in recon["blocks"]) if recon else None,
+        }
+    return runs
+
+
+def gains(runs: dict[str, dict], base_suffix: str, new_suffix: str) -> list[tuple[str, float]]:
+    """(prefix, ppl[prefix+base] - ppl[prefix+new]) for every prefix that has both runs."""
+    out = []
+    for name, run in runs.items():
+        if name.endswith(new_suffix):
+            prefix = name.removesuffix(new_suffix)
+            base = runs.get(prefix + base_suffix)
+            if base is not None:
+                out.append((prefix, base["ppl"] - run["ppl"]))
+    return out
+
+
+def _gain_row(what: str, pairs: list[tuple[str, float]]) -> str:
+    if not pairs:
+        return f"| {what} | - | - | - |"
+    mean, std = _stats([g for _, g in pairs])
+    sig = f"{mean / std:.1f}" if std > 0 else "-"
+    each = ", ".join(f"{p} {g:.2f}" for p, g in pairs)
+    return f"| {what} | {each} | {mean:.2f} +- {std:.2f} | {sig} |"
+
+
+def summary(runs: dict[str, dict]) -> str:
+    lines = [
+        "| run | calib set | eval tokens | permute | reconstruct | ppl | wall s | recon s "
+        "| MSE after/before | blocks kept |",
+        "|---|---:|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in runs.items():
+        ratio = f"{r['mse_ratio']:.3f}" if r["mse_ratio"] is not None else "-"
+        kept = r["kept"] if r["kept"] is not None else "-"
+        lines.append(
+            f"| {name} | {r['calib_set']} | {r['eval_range'][0]}-{r['eval_range'][1]} "
+            f"| {r['permute']} | {r['reconstruct']} | {r['ppl']:.2f} | {r['seconds']:.0f} "
+            f"| {r['recon_seconds']:.0f} | {ratio} | {kept} |"
+        )
+    study = [p for p in gains(runs, "-none", "-block") if "-" not in p[0]]
+    held = [p for p in gains(runs, "-none", "-block") if "-w" in p[0]]
+    perm = gains(runs, "-perm-none", "-perm-block")
+    both = gains(runs, "-none", "-perm-block")
+    plain_vs_perm = gains(runs, "-none", "-perm-none")
+    lines += [
+        "",
+        "Paired gains in perplexity (positive: the second variant is better):",
+        "",
+        "| comparison | per pair | mean +- std | sigmas |",
+        "|---|---|---:|---:|",
+        _gain_row("reconstruction, study windows (sets 0-2)", study),
+        _gain_row("reconstruction, held-out sets and windows", held),
+        _gain_row("reconstruction on top of permutation", perm),
+        _gain_row("permutation alone", plain_vs_perm),
+        _gain_row("permutation + reconstruction vs neither", both),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    out = Path(argv[0])
+    runs = collect(out)
+    if not runs:
+        print(f"no prune-*.json under {out}", file=sys.stderr)
+        return 1
+    text = summary(runs)
+    (out / "summary.md").write_text(text)
+    print(text, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
