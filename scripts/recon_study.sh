@@ -3,7 +3,9 @@
 # set and evaluation window pruned with and without --reconstruct block (and, for the
 # combination, with --permute balanced). One `flow prune` at a time behind /tmp/cpu.lock;
 # resumable (a run whose JSON log exists is skipped). Summary: scripts/recon_summary.py OUT.
-# Usage: scripts/recon_study.sh OUT [JOBS_FILE]   (JOBS_FILE lines: NAME SET EVAL_START PERMUTE RECON)
+# Usage: scripts/recon_study.sh OUT [JOBS_FILE]
+#   JOBS_FILE lines: NAME SET EVAL_START PERMUTE RECON [METHOD]; METHOD uniform (4:8, the
+#   default) or measured (the measured-cost selection per block on paper_g1, cost table cached)
 set -euo pipefail
 OUT=${1:?usage: scripts/recon_study.sh OUT [JOBS_FILE]}
 PYTHON=${PYTHON:-.venv/bin/python}
@@ -16,21 +18,30 @@ default_jobs() {
   # confirmation: calibration sets never used for choosing, two other evaluation windows
   echo "s3-w075-none 3 0.75 none none"; echo "s3-w075-block 3 0.75 none block"
   echo "s4-w085-none 4 0.85 none none"; echo "s4-w085-block 4 0.85 none block"
+  # does the flexible selection still pay once both are reconstructed?
+  for s in 0 1 2; do
+    echo "s$s-measured-block $s 0.5 none block measured"; echo "s$s-measured-none $s 0.5 none none measured"
+  done
   # combination with lever 2
   for s in 0 1 2; do
     echo "s$s-perm-none $s 0.5 balanced none"; echo "s$s-perm-block $s 0.5 balanced block"
   done
 }
 jobs=$( [ $# -ge 2 ] && cat "$2" || default_jobs )
-while read -r name set start perm recon; do
+while read -r name set start perm recon method; do
   [ -z "$name" ] && continue
   log=$OUT/prune-$name.json
   [ -s "$log" ] && { echo "skip $name (done)"; continue; }
   extra=()
   [ "$recon" = block ] && extra+=(--reconstruct block)
   [ "$perm" != none ] && extra+=(--permute "$perm")
+  case ${method:-uniform} in
+    uniform) extra+=(--method uniform --pattern 4:8) ;;
+    measured) extra+=(--method measured --hw-config paper_g1) ;;
+    *) echo "$name: unknown method $method" >&2; exit 2 ;;
+  esac
   echo "=== $name $(date -u +%T)"
-  flock /tmp/cpu.lock "$PYTHON" -m flow prune --method uniform --pattern 4:8 --metric sparsegpt \
+  flock /tmp/cpu.lock "$PYTHON" -m flow prune --metric sparsegpt \
     --target 0.5 --calib-set "$set" --eval-start "$start" "${extra[@]}" --log "$log.tmp" \
     > "$OUT/prune-$name.out" 2>&1
   mv "$log.tmp" "$log"

@@ -3,7 +3,8 @@
 One row per run (calibration set, evaluation tokens, permutation, reconstruction, perplexity,
 wall seconds, reconstruction seconds and mean block MSE after/before), then the paired gains
 (same calibration set, window and permutation: without - with reconstruction; with
-permutation also: plain - permuted + reconstructed) as mean +- sample std and sigmas.
+permutation also: plain - permuted + reconstructed; the measured-cost selection against
+uniform 4:8) as mean +- sample std and sigmas.
 Usage: python scripts/recon_summary.py OUT
 """
 
@@ -77,6 +78,7 @@ def summary(runs: dict[str, dict]) -> str:
             f"| {r['recon_seconds']:.0f} | {ratio} | {kept} |"
         )
     study = [p for p in gains(runs, "-none", "-block") if "-" not in p[0]]
+    measured = gains(runs, "-measured-none", "-measured-block")
     held = [p for p in gains(runs, "-none", "-block") if "-w" in p[0]]
     perm = gains(runs, "-perm-none", "-perm-block")
     both = gains(runs, "-none", "-perm-block")
@@ -92,6 +94,13 @@ def summary(runs: dict[str, dict]) -> str:
         _gain_row("reconstruction on top of permutation", perm),
         _gain_row("permutation alone", plain_vs_perm),
         _gain_row("permutation + reconstruction vs neither", both),
+        _gain_row("reconstruction on the measured selection", measured),
+        _gain_row(
+            "measured selection vs uniform 4:8, pruned", gains(runs, "-none", "-measured-none")
+        ),
+        _gain_row(
+            "measured vs uniform 4:8, both reconstructed", gains(runs, "-block", "-measured-block")
+        ),
     ]
     return "\n".join(lines) + "\n"
 
