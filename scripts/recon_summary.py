@@ -93,6 +93,7 @@ def summary(runs: dict[str, dict]) -> str:
         _gain_row("reconstruction, held-out sets and windows", held),
         _gain_row("reconstruction on top of permutation", perm),
         _gain_row("permutation alone", plain_vs_perm),
+        _gain_row("permutation on top of reconstruction", gains(runs, "-block", "-perm-block")),
         _gain_row("permutation + reconstruction vs neither", both),
         _gain_row("reconstruction on the measured selection", measured),
         _gain_row(
