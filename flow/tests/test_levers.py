@@ -202,14 +202,10 @@ def test_permutation_lowers_sparsegpt_reconstruction_error(n: int, m: int) -> No
     assert errs["balanced"] < 0.9 * err(plain) and errs["lsa"] < 0.9 * err(plain)
 
 
-def test_export_sublayer_permuted_replays_exactly(planted, tmp_path: Path) -> None:
-    """flow export with every lever: per-sublayer patterns in the stimulus, each layer's
-    permutation stored (format v2), reconstructed weights (masks kept), and every layer maps
-    and computes W x bit-exact."""
-    model, text = planted
-    out = tmp_path / "stim"
-    args = [
-        "export",
+def _tiny_run(model: Path, text: Path) -> list[str]:
+    """The CLI options every command test below shares: the planted model, its text, and
+    windows and probes small enough for the test budget."""
+    return [
         "--model",
         str(model),
         "--text",
@@ -224,6 +220,18 @@ def test_export_sublayer_permuted_replays_exactly(planted, tmp_path: Path) -> No
         "1",
         "--probe-windows",
         "2",
+    ]
+
+
+def test_export_sublayer_permuted_replays_exactly(planted, tmp_path: Path) -> None:
+    """flow export with every lever: per-sublayer patterns in the stimulus, each layer's
+    permutation stored (format v2), reconstructed weights (masks kept), and every layer maps
+    and computes W x bit-exact."""
+    model, text = planted
+    out = tmp_path / "stim"
+    args = [
+        "export",
+        *_tiny_run(model, text),
         "--granularity",
         "sublayer",
         "--permute",
@@ -286,20 +294,7 @@ def test_cost_cache_key_holds_granularity_and_permutation(planted, tmp_path: Pat
         "select",
         "--method",
         "measured",
-        "--model",
-        str(model),
-        "--text",
-        str(text),
-        "--nsamples",
-        "4",
-        "--seqlen",
-        "32",
-        "--batch",
-        "2",
-        "--threads",
-        "1",
-        "--probe-windows",
-        "2",
+        *_tiny_run(model, text),
         "--cost-cache",
         str(tmp_path / "cache"),
         "--log",
@@ -329,20 +324,7 @@ def test_eval_per_sublayer_with_permutation(planted, tmp_path: Path) -> None:
     out = tmp_path / "eval"
     args = [
         "eval",
-        "--model",
-        str(model),
-        "--text",
-        str(text),
-        "--nsamples",
-        "4",
-        "--seqlen",
-        "32",
-        "--batch",
-        "2",
-        "--threads",
-        "1",
-        "--probe-windows",
-        "2",
+        *_tiny_run(model, text),
         "--eval-windows",
         "2",
         "--seeds",
