@@ -26,6 +26,8 @@ default_jobs() {
   for s in 0 1 2; do
     echo "s$s-perm-none $s 0.5 balanced none"; echo "s$s-perm-block $s 0.5 balanced block"
   done
+  # the combination on the held-out sets and windows
+  echo "s3-w075-perm-block 3 0.75 balanced block"; echo "s4-w085-perm-block 4 0.85 balanced block"
 }
 jobs=$( [ $# -ge 2 ] && cat "$2" || default_jobs )
 while read -r name set start perm recon method; do
