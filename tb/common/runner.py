@@ -273,8 +273,9 @@ def run_cocotb(
     ``<build_dir>/coverage_<results_name>.dat``. ``includes`` are `include search folders.
     Verilator builds make only the top level's ports visible to cocotb, plus the internal
     signals named in ``public`` as (module, signal) pairs (see :class:`PortsOnlyVerilator`).
-    ``run_dir`` is the simulator's working folder (default: the build folder); runs with
-    their own ``run_dir`` and ``results_name`` share one build in parallel.
+    ``run_dir`` is the simulator's working folder (default: a fresh folder beside the build,
+    removed after a passing run) and holds the run's results XML; runs with their own
+    ``run_dir`` share one build in parallel (with coverage, also their own ``results_name``).
     """
     sim = sim or current_sim()
     apply_simulator_env(sim)
@@ -357,7 +358,9 @@ def run_cocotb(
         plusargs: list[str] = []
         if coverage and sim == "verilator":
             plusargs.append(f"+verilator+coverage+file+{build_dir / f'coverage_{name}.dat'}")
-        results_xml = build_dir / f"{name}.result.xml"
+        # The results file lives in the run's own folder: two processes (xdist workers running
+        # tb.replay) can give their runs the same results name on one shared build.
+        results_xml = test_dir / f"{name}.result.xml"
         try:
             results = runner.test(
                 test_module=test_module,
@@ -378,12 +381,12 @@ def run_cocotb(
                 f"{test_module} on {toplevel}: {failure_report(results_xml)} (seed {seed}; "
                 f"log above; run folder {test_dir})"
             ) from stop
+        n_tests, n_failed = get_results(results)
+        report = failure_report(Path(results)) if n_failed else ""
         if own_dir and not waves:
             shutil.rmtree(test_dir, ignore_errors=True)
-    n_tests, n_failed = get_results(results)
     assert n_tests > 0, f"{test_module} on {toplevel}: no cocotb test ran"
     assert n_failed == 0, (
-        f"{test_module} on {toplevel}: {n_failed} of {n_tests} tests failed: "
-        f"{failure_report(Path(results))}"
+        f"{test_module} on {toplevel}: {n_failed} of {n_tests} tests failed: {report}"
     )
     return n_tests

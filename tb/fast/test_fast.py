@@ -99,6 +99,9 @@ def test_replay_driver_runs_every_layer_and_resumes(tmp_path: Path) -> None:
     assert total["layers"] == len(layers) and total["jobs"] > len(layers)
     assert total["value_mismatches"] == 0 and total["cycle_mismatches"] == 0
     assert total["rtl_cycles"] == total["model_cycles"]
+    # Each worker's results file lies in its own run folder, never in the build folder that
+    # other processes (xdist workers replaying on the same core) share under the same name.
+    assert all((out / f"worker{w}" / f"replay-{w}.result.xml").is_file() for w in (0, 1))
     report = json.loads((out / "replay.json").read_text())
     assert [r["layer"] for r in report["layers"]] == [ly.name for ly in layers]
     assert all(layer.name in (out / "replay.md").read_text() for layer in layers)
