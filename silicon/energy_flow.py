@@ -33,9 +33,9 @@ from silicon.gatesim import Batch, BatchResult, run_batch, write_sources
 from silicon.liberty import DEFAULT_LIBERTY, read_liberty
 from silicon.netlist_verilog import GATES_MODULE
 from silicon.sta_power import mean_activity, run_sta, uniform_activity
-from silicon.workload import BLOCKS, WORKLOAD, extract
+from silicon.workload import BLOCKS, OWN_WORKLOADS, WORKLOAD, extract
 from tb.common.runner import ROOT, load_configs
-from tb.replay import DEFAULT_STIMULUS, shown
+from tb.replay import DEFAULT_STIMULUS, file_digest, shown
 
 OUT = ROOT / "build" / "energy"
 # FlexCiM at the small geometry: the original core (G = C) and one select per cell (G = 1, the
@@ -90,6 +90,39 @@ def workload_file(kind: str) -> Path:
         stim = load_stimulus(DEFAULT_STIMULUS)
         blocks = sorted({int(ly.name.split(".")[0][5:]) for ly in stim.layers})
         save_stimulus(out, extract(stim, DEFAULT_STIMULUS, blocks=tuple(blocks)))
+    return out
+
+
+def model_of(workload: Path) -> dict:
+    """The pruned model a workload extract comes from: how it was pruned and its perplexity
+    (flow export's record, on the export's evaluation windows)."""
+    from golden.stimulus import load_stimulus
+
+    stim = load_stimulus(workload)
+    source = stim.source.get("extract_of_source", stim.source)
+    options = source.get("options", {})
+    patterns = sorted(set(source.get("patterns", [])))
+    return {
+        "file": shown(workload),
+        "method": source.get("method", ""),
+        "pruner": options.get("metric"),
+        "patterns": patterns,
+        "perplexity": source.get("perplexity"),
+        "calib_set": options.get("calib_set"),
+        "eval_windows": options.get("eval_windows"),
+        "eval_start": options.get("eval_start"),
+    }
+
+
+def own_workloads(designs: list[str]) -> list[tuple[str, Path]]:
+    """(design, workload) of every fixed-pattern design whose own model is committed: the
+    uniform model of the pattern it serves (silicon.workload.OWN_WORKLOADS); the dense DCiM
+    serves every model, the one it is compared on included."""
+    out = []
+    for design in designs:
+        pattern = HwConfig.named(design).fixed_pattern
+        if pattern is not None and pattern in OWN_WORKLOADS:
+            out.append((design, OWN_WORKLOADS[pattern]))
     return out
 
 
@@ -150,9 +183,11 @@ def run_design(design: str, workload: Path, layers: list[int], lib_path: Path) -
     batches: list[dict] = []
     reports: list[EnergyReport] = []
     clock_ns = 10.0
+    # Cached batches are per netlist (the folder) and per workload file (its digest).
+    sims = folder / f"sim-{file_digest(workload)[:12]}"
     for done, index in enumerate(layers, 1):
         batch = Batch(f"L{index:03d}", [index])
-        res = run_batch(netlist, design, workload, batch, folder / "sim", f"gates-{design}")
+        res = run_batch(netlist, design, workload, batch, sims, f"gates-{design}")
         rec = res.record
         clock_ns = float(rec["clock_ns"])
         seconds = rec["sim_cycles"] * clock_ns * 1e-9
@@ -195,6 +230,7 @@ def run_design(design: str, workload: Path, layers: list[int], lib_path: Path) -
     return {
         "design": design,
         "baseline": HwConfig.named(design).fixed_pattern is not None,
+        "model": model_of(workload),
         "netlist_key": cfg_key,
         "cells": len(netlist.cells),
         "area_um2": sum(lib.cell(c.type).area for c in netlist.cells),
@@ -301,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     layers = parse_layers(args.layers, len(stim.layers))
     t0 = time.perf_counter()
     rows = [run_design(d, workload, layers, lib_path) for d in designs]
+    # Issue 21 item 5: each fixed-pattern core also on the model it allows (its pattern,
+    # same pruner), the accuracy beside the energy.
+    own = [run_design(d, w, layers, lib_path) for d, w in own_workloads(designs)]
     sta = None if args.no_sta else sta_check(rows[0], lib_path)
     result = {
         "workload": {
@@ -313,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "liberty": str(lib_path),
         "designs": rows,
+        "own_models": own,
         "opensta": sta,
         "wall_seconds": time.perf_counter() - t0,
     }

@@ -63,6 +63,7 @@ def markdown(result: dict, order: list[str]) -> str:
         for b in base:
             ratios = [b["pj_per_useful_mac"] / f["pj_per_useful_mac"] for f in flex]
             lines.append(f"| {b['design']} | " + " | ".join(f"{x:.2f}x" for x in ratios) + " |")
+    lines += model_table(result)
     lines += ["", "## Energy by block (pJ per useful MAC; switching / internal / leakage)", ""]
     lines.append("| block | " + " | ".join(r["design"] for r in rows) + " |")
     lines.append("|---|" + "---:|" * len(rows))
@@ -165,6 +166,46 @@ def markdown(result: dict, order: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _ppl(model: dict) -> str:
+    ppl = model.get("perplexity")
+    return "-" if ppl is None else f"{ppl:.2f}"
+
+
+def model_table(result: dict) -> list[str]:
+    """Issue 21 item 5: each core on the model it allows, energy and cycles beside perplexity.
+    Every model prunes the same layers to 50 %, so the dense MACs are the same and the energy
+    of the layers compares directly."""
+    rows = result["designs"] + result.get("own_models", [])
+    flex = [r for r in result["designs"] if not r.get("baseline")]
+    if not rows or not all("model" in r for r in rows):
+        return []
+    lines = [
+        "",
+        "## Each core on the model it allows (same layers, same pruner, 50 %)",
+        "",
+        "A fixed-pattern core runs FlexCiM's model dense (its masks are not of the core's "
+        "pattern) or, at its own speed, the uniform model of its pattern; the dense DCiM runs "
+        "any model at dense speed. Perplexity: flow export's, on the export's evaluation windows.",
+        "",
+        "| core | model | patterns | perplexity | sim cycles | energy (nJ) | pJ / useful MAC | "
+        + " | ".join(f"energy / {f['design']}" for f in flex)
+        + " |",
+        "|---|---|---|---:|---:|---:|---:|" + "---:|" * len(flex),
+    ]
+    for r in rows:
+        m = r["model"]
+        pruner = m.get("pruner") or ""
+        label = m["method"] if pruner in m["method"] else f"{m['method']} ({pruner})"
+        ratios = [f"{r['joules'] / f['joules']:.2f}x" for f in flex]
+        lines.append(
+            f"| {r['design']} | {label} | {', '.join(m['patterns'])} | {_ppl(m)} | "
+            f"{r['sim_cycles']:,} | {r['joules'] * 1e9:,.1f} | {r['pj_per_useful_mac']:.2f} | "
+            + " | ".join(ratios)
+            + " |"
+        )
+    return lines
+
+
 def plot(result: dict, order: list[str], path: Path) -> None:
     import matplotlib
 
@@ -172,7 +213,7 @@ def plot(result: dict, order: list[str], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows = result["designs"]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5))
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(19, 5))
     bottom = [0.0] * len(rows)
     names = [r["design"] for r in rows]
     for block in order:
@@ -190,6 +231,18 @@ def plot(result: dict, order: list[str], path: Path) -> None:
     ax2.set_ylabel("pJ per useful MAC")
     ax2.set_title("Per layer")
     ax2.legend(fontsize=7)
+    # What the flexible core buys and costs: energy and cycles of the same layers against the
+    # perplexity of the model each core runs (issue 21 item 5).
+    for r in rows + result.get("own_models", []):
+        ppl = r.get("model", {}).get("perplexity")
+        if ppl is None:
+            continue
+        label = f"{r['design']}: {', '.join(r['model']['patterns'])}, {r['sim_cycles']:,} cyc"
+        ax3.scatter(ppl, r["joules"] * 1e9, marker="s" if r.get("baseline") else "o")
+        ax3.annotate(label, (ppl, r["joules"] * 1e9), fontsize=7)
+    ax3.set_xlabel("perplexity of the model the core runs")
+    ax3.set_ylabel("energy of the workload layers (nJ)")
+    ax3.set_title("Energy vs accuracy")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -1,14 +1,16 @@
 """The energy workload: a small committed extract of real jobs from the replay stimulus.
 
-``python -m silicon.workload [--source build/stimulus-paper_g1_rpb32/stimulus.npz]`` keeps, of
-a few blocks of the recommended model (every sublayer: q/k/v/o/gate/up/down), the first
+``python -m silicon.workload [--source build/stimulus-paper_g1_rpb32/stimulus.npz] [--out F]``
+keeps, of a few blocks of the recommended model (every sublayer: q/k/v/o/gate/up/down), the first
 `CHANNELS` output channels and the first `TOKENS` tokens: the real int8 weights, N:M masks and
 int8 activations, unchanged (a slice of rows keeps a row-wise N:M mask valid). It writes
 `docs/data/energy_workload.npz` (format flexcim-stimulus v1, golden.stimulus), whose
 ``source`` records the provenance: the source file's sha256, its model and its own source
 block, the layer names kept and the plan. `make energy` reads the extract on a clean clone,
 where the 10-minute FLOW export has not run; ENERGY_WORKLOAD=model uses the whole
-stimulus instead when it is present.
+stimulus instead when it is present. The fixed-pattern cores' own models (OWN_WORKLOADS) are
+extracts of `flow export --method uniform --pattern 1:2|2:4 --metric sparsegpt` exports made
+with the replay's other options (docs/ENERGY.md has the commands).
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ from tb.common.runner import ROOT
 from tb.replay import DEFAULT_STIMULUS, file_digest, shown
 
 WORKLOAD = ROOT / "docs" / "data" / "energy_workload.npz"
+# The models a fixed-pattern core allows (issue 21 item 5): the same SmolLM2, calibration set,
+# pruner (SparseGPT) and 50 % sparsity as the recommended model, pruned to the one pattern the
+# core serves (`flow export --method uniform --pattern N:M`, provenance inside). Same blocks,
+# sublayers, channels and tokens as WORKLOAD.
+OWN_WORKLOADS = {
+    (n, m): ROOT / "docs" / "data" / f"energy_workload_uniform{n}{m}.npz"
+    for n, m in ((1, 2), (2, 4))
+}
 BLOCKS = (0, 10, 20, 29)  # first, two middle and last block of SmolLM2-135M's 30
 SUBLAYERS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 CHANNELS = 8  # output channels kept per sublayer: two column tiles of `small` (C = 4)

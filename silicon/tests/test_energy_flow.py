@@ -10,10 +10,10 @@ import pytest
 
 from golden.stimulus import load_stimulus
 from silicon.blocks import CLOCK, FRONT_END, INPUTS, block_of, port_block
-from silicon.energy_flow import parse_layers, stability
+from silicon.energy_flow import model_of, own_workloads, parse_layers, stability
 from silicon.energy_report import markdown
 from silicon.liberty import DEFAULT_LIBERTY
-from silicon.workload import SUBLAYERS, WORKLOAD
+from silicon.workload import OWN_WORKLOADS, SUBLAYERS, WORKLOAD
 
 
 def test_committed_workload_is_small_real_and_traceable() -> None:
@@ -24,6 +24,32 @@ def test_committed_workload_is_small_real_and_traceable() -> None:
     assert [ly.name for ly in stim.layers] == src["layers"]
     assert {ly.name.split(".")[1] for ly in stim.layers} == set(SUBLAYERS)
     assert all(ly.n < ly.m for ly in stim.layers)  # pruned layers, real masks
+
+
+@pytest.mark.parametrize("pattern", sorted(OWN_WORKLOADS))
+def test_own_models_are_like_for_like_with_the_recommended_one(pattern: tuple[int, int]) -> None:
+    """Issue 21 item 5: a fixed core's own model is the same layers of the same SmolLM2, pruned
+    by the same pruner on the same calibration set and scored on the same evaluation windows
+    as FlexCiM's, in the core's one pattern."""
+    ours, base = load_stimulus(OWN_WORKLOADS[pattern]), load_stimulus(WORKLOAD)
+    assert OWN_WORKLOADS[pattern].stat().st_size < 1_000_000
+    assert [ly.name for ly in ours.layers] == [ly.name for ly in base.layers]
+    assert {(ly.n, ly.m) for ly in ours.layers} == {pattern}
+    assert all(a.act.shape == b.act.shape for a, b in zip(ours.layers, base.layers, strict=True))
+    mine, theirs = model_of(OWN_WORKLOADS[pattern]), model_of(WORKLOAD)
+    assert mine["patterns"] == [f"{pattern[0]}:{pattern[1]}"]
+    assert mine["method"].startswith("uniform") and theirs["method"].startswith("measured")
+    for key in ("pruner", "calib_set", "eval_windows", "eval_start"):
+        assert mine[key] == theirs[key] is not None
+    assert theirs["perplexity"] < mine["perplexity"]  # what flexibility buys in accuracy
+
+
+def test_only_fixed_pattern_cores_get_a_model_of_their_own() -> None:
+    designs = ["small_g1", "small", "small_dense", "small_fixed12", "small_fixed24"]
+    assert own_workloads(designs) == [
+        ("small_fixed12", OWN_WORKLOADS[(1, 2)]),
+        ("small_fixed24", OWN_WORKLOADS[(2, 4)]),
+    ]
 
 
 def test_block_of_reads_the_instance_path() -> None:
@@ -87,6 +113,7 @@ def test_markdown_names_every_design_and_the_cross_check() -> None:
             }
         ],
         "seconds": {"total": 3.0},
+        "model": {"method": "measured (sparsegpt)", "patterns": ["4:8"], "perplexity": 66.2},
     }
     watts = {"internal": 1e-3, "switching": 1e-3, "leakage": 1e-6, "total": 2e-3}
     result = {
@@ -102,6 +129,20 @@ def test_markdown_names_every_design_and_the_cross_check() -> None:
             row,
             {**row, "design": "small_dense", "pj_per_useful_mac": 1.5, "baseline": True},
         ],
+        "own_models": [
+            {
+                **row,
+                "design": "small_fixed12",
+                "baseline": True,
+                "joules": 0.5e-10,
+                "model": {
+                    "method": "uniform 1:2",
+                    "pruner": "sparsegpt",
+                    "patterns": ["1:2"],
+                    "perplexity": 90,
+                },
+            }
+        ],
         "opensta": {
             "activity": 0.1,
             "opensta_w": watts,
@@ -114,6 +155,10 @@ def test_markdown_names_every_design_and_the_cross_check() -> None:
     assert "| small_dense | 1.50x |" in text and "OpenSTA, uniform activity" in text
     assert "| distribution | 1.000 (100.0 %: 0.500 / 0.400 / 0.100)" in text
     assert "OpenSTA at the same activity: 1.000" in text
+    # The item-5 table: each core's model, perplexity, and energy over FlexCiM's on the layers.
+    assert "| small | measured (sparsegpt) | 4:8 | 66.20 | 50 | 0.1 | 1.00 | 1.00x |" in text
+    own = "| small_fixed12 | uniform 1:2 (sparsegpt) | 1:2 | 90.00 | 50 | 0.1 | 1.00 | 0.50x |"
+    assert own in text
 
 
 @pytest.mark.slow
