@@ -26,6 +26,16 @@ COMPARISONS = (
     ("reconstruction on the measured selection", "-measured-none", "-measured-block"),
     ("measured selection vs uniform 4:8, pruned", "-none", "-measured-none"),
     ("measured vs uniform 4:8, both reconstructed", "-block", "-measured-block"),
+    (
+        "measured vs uniform 4:8, both permuted + reconstructed",
+        "-perm-block",
+        "-measured-perm-block",
+    ),
+    (
+        "permutation + reconstruction on the measured selection",
+        "-measured-none",
+        "-measured-perm-block",
+    ),
 )
 # A pair is named by its calibration set and, for the held-out runs, its window.
 _PAIR_ID = re.compile(r"s\d+(-w\d+)?")
