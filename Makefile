@@ -27,7 +27,8 @@ AREA_FLAT ?=
 # Yosys area rows for make tradeoff (bench.area JSON); the committed paper-variant synthesis.
 TRADEOFF_AREA ?= docs/data/area_paper.json
 # make energy: designs (empty: small_g1 and small_dense, < 15 min; all: every small FlexCiM
-# variant and baseline, ~30 min), workload layers, and the committed extract or the
+# variant and baseline, ~35 min, the fixed-pattern ones also on their own uniform models),
+# workload layers, and the committed extract or the
 # whole-model stimulus (silicon.energy_flow).
 ENERGY_DESIGNS  ?=
 ENERGY_LAYERS   ?= 7-13,21-27
