@@ -146,10 +146,10 @@ def full_shapes(shapes: list[LayerShape], tokens: int = PAPER_TOKENS) -> list[La
 
 
 def workload_work(shapes: list[LayerShape], cfg: HwConfig, overhead: float) -> Work:
-    """Work of the layers at `cfg`: cycle-model cycles + `overhead` simulated cycles per layer
-    (one simulation per layer: the testbench's CSR programming and idle cycles)."""
+    """Work of the layers at `cfg`: cycle-model cycles + `overhead` simulated cycles per job
+    (the testbench's CSR programming and idle cycles between jobs)."""
     works = [layer_work(s, cfg) for s in shapes]
-    cycles = sum(w.job_cycles for w in works) + overhead * len(shapes)
+    cycles = sum(w.job_cycles + overhead * w.jobs for w in works)
     return Work(cycles, sum(w.issues for w in works))
 
 
@@ -225,7 +225,7 @@ class Source:
     units: dict[str, Units]
     work: Work
     shapes: list[LayerShape]
-    overhead: float  # simulated cycles per layer beyond the cycle model's
+    overhead: float  # simulated cycles per job beyond the cycle model's
     cycles_check: dict  # cycle model vs measured job cycles
 
 
@@ -241,7 +241,7 @@ def source(run: dict) -> Source:
     }
     if check["layers_differing"]:
         raise CompositionError(f"{run['design']}: cycle model differs from the run: {check}")
-    overhead = (run["sim_cycles"] - run["job_cycles"]) / len(shapes)
+    overhead = (run["sim_cycles"] - run["job_cycles"]) / run["jobs"]
     work = Work(run["sim_cycles"], sum(w.issues for w in model))
     per_cycle = clock_only(Path(run["folder"]))
     energy = split_parts(run["blocks"], per_cycle, run["sim_cycles"])
@@ -337,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "rule": args.rule,
         "cycle_checks": {d: s.cycles_check for d, s in sources.items()},
-        "overhead_cycles_per_layer": {d: s.overhead for d, s in sources.items()},
+        "overhead_cycles_per_job": {d: s.overhead for d, s in sources.items()},
         "validation": validation,
         "paper": paper,
         "paper_tokens": PAPER_TOKENS,
