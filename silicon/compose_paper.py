@@ -153,9 +153,30 @@ def workload_work(shapes: list[LayerShape], cfg: HwConfig, overhead: float) -> W
     return Work(cycles, sum(w.issues for w in works))
 
 
+AREA_REPORTS: list[Path] = []  # silicon.report JSON files to take module rows from (--area)
+
+
 def hier_units(design: str, liberty: Path = DEFAULT_LIBERTY) -> dict:
     """The design's per-module cells and flip-flops from its hierarchical mapping (silicon.synth,
-    cached; silicon.report's module rows), cached as units.json in the mapping's folder."""
+    cached; silicon.report's module rows), cached as units.json in the mapping's folder; or,
+    when the design is not mapped here yet, from the first `AREA_REPORTS` file (`make area`'s
+    silicon.json) that has it."""
+    from silicon.synth import OUT as SYNTH_OUT
+    from silicon.synth import MapOptions, config_params, run_key
+    from tb.common.runner import core_sources
+
+    key = run_key(core_sources("synth"), config_params(design), liberty, MapOptions(), False)
+    mapped = (SYNTH_OUT / f"{design}-hier-{key}" / "run.json").is_file()
+    for report in [] if mapped else AREA_REPORTS:
+        for row in json.loads(report.read_text())["configs"]:
+            if row["config"] == design:
+                return {
+                    "design": design,
+                    "mapping": str(report),
+                    "modules": row["modules"],
+                    "cells": row["cells"],
+                    "area_um2": row["area_um2"],
+                }
     from bench.area import area_from_report
     from silicon.area import module_cells
     from silicon.liberty import read_liberty
@@ -311,7 +332,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=Path, default=RUNS, help="folder of <design>.json runs")
     parser.add_argument("--rule", choices=sorted(RULES), default="issue", help="paper figures")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--area",
+        type=Path,
+        action="append",
+        default=[],
+        help="silicon.report JSON (make area's build/silicon/silicon.json, or the committed "
+        "docs/data/silicon.json) whose designs are not mapped again",
+    )
     args = parser.parse_args(argv)
+    AREA_REPORTS[:] = args.area
     t0 = time.perf_counter()
     sources: dict[str, Source] = {}
 
@@ -341,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         "validation": validation,
         "paper": paper,
         "paper_tokens": PAPER_TOKENS,
+        "area_reports": [str(p) for p in args.area],
         "wall_seconds": time.perf_counter() - t0,
     }
     from silicon.compose_report import markdown
