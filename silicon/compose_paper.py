@@ -55,6 +55,14 @@ PAPER = (
     ("small_fixed12", "paper_fixed12"),
     ("small_fixed24", "paper_fixed24"),
 )
+# Paper designs whose hierarchical mapping does not fit this machine (Yosys needs > 23 GB on
+# paper_fixed24): units derived block by block, (cells, flip-flops) of the paper base design x
+# (small design / small base design); the cell, tree and merge modules are the same RTL at both
+# sizes, so the ratio carries the baseline's per-cell difference (`derived_units`).
+DERIVED = {
+    "paper_fixed12": ("paper_dense", "small_fixed12", "small_dense"),
+    "paper_fixed24": ("paper_dense", "small_fixed24", "small_dense"),
+}
 # The validation pair whose error bounds a paper design of each kind of core.
 ERROR_FROM = {"flexcim": "mid_g1", "dense": "mid_dense", "fixed": "mid_dense"}
 # SmolLM2-135M output channels per sublayer (hidden 576, 3 KV heads of 64, MLP 1536); K is the
@@ -69,6 +77,23 @@ FULL_COUT = {
     "down_proj": 576,
 }
 PAPER_TOKENS = 16  # tokens per layer of the replay stimulus (one MAX_TOK chunk at paper)
+
+
+def derived_units(base: dict[str, Units], small: dict[str, Units], small_base: dict[str, Units]):
+    """Per block, `base` x `small` / `small_base` (cells and flip-flops apart, rounded); a block
+    the small design has and its base lacks raises CompositionError naming it."""
+    out: dict[str, Units] = {}
+    for block, u in small.items():
+        b, sb = base.get(block), small_base.get(block)
+        if b is None or sb is None:
+            if u.cells or u.flops:
+                raise CompositionError(f"derived units: block {block!r} missing in the base")
+            out[block] = u
+            continue
+        cells = round(b.cells * u.cells / sb.cells) if sb.cells else 0
+        flops = round(b.flops * u.flops / sb.flops) if sb.flops else 0
+        out[block] = Units(cells, flops, u.core)
+    return out
 
 
 @dataclass(frozen=True)
@@ -270,10 +295,25 @@ def source(run: dict) -> Source:
     return Source(run["design"], energy, units, work, shapes, overhead, check)
 
 
+def target_units(target: str) -> tuple[dict[str, Units], dict]:
+    """Blocks' units of `target` and its totals (cells, area, where they come from)."""
+    if target not in DERIVED:
+        info = hier_units(target)
+        return block_units(info["modules"]), info
+    base, small, small_base = (hier_units(d) for d in DERIVED[target])
+    units = derived_units(*(block_units(x["modules"]) for x in (base, small, small_base)))
+    scale = small["area_um2"] / small_base["area_um2"]
+    info = {
+        "mapping": f"derived: {' x '.join(DERIVED[target][:2])} / {DERIVED[target][2]}",
+        "cells": sum(u.cells for u in units.values()),
+        "area_um2": base["area_um2"] * scale,
+    }
+    return units, info
+
+
 def predict(src: Source, target: str, shapes: list[LayerShape], rule: str) -> dict:
     cfg = HwConfig.named(target)
-    units_info = hier_units(target)
-    units = block_units(units_info["modules"])
+    units, units_info = target_units(target)
     work = workload_work(shapes, cfg, src.overhead)
     rates = characterise(src.energy, src.units, src.work, RULES[rule])
     energy = compose(rates, units, work, RULES[rule])
@@ -286,6 +326,7 @@ def predict(src: Source, target: str, shapes: list[LayerShape], rule: str) -> di
         "cycles": work.cycles,
         "issues": work.issues,
         "cells": units_info["cells"],
+        "units_from": units_info["mapping"],
         "area_um2": units_info["area_um2"],
         "flops": units[CLOCK].flops,
         "useful_macs": useful,
@@ -340,8 +381,17 @@ def main(argv: list[str] | None = None) -> int:
         help="silicon.report JSON (make area's build/silicon/silicon.json, or the committed "
         "docs/data/silicon.json) whose designs are not mapped again",
     )
+    parser.add_argument(
+        "--paper",
+        default=",".join(t for _, t in PAPER),
+        help="paper designs to compose (each not mapped yet costs a 3-10 min Yosys mapping)",
+    )
     args = parser.parse_args(argv)
     AREA_REPORTS[:] = args.area
+    wanted = args.paper.replace(",", " ").split()
+    unknown = sorted(set(wanted) - {t for _, t in PAPER})
+    if unknown:
+        raise SystemExit(f"{PROG}: error: --paper {unknown}: choose from {[t for _, t in PAPER]}")
     t0 = time.perf_counter()
     sources: dict[str, Source] = {}
 
@@ -359,6 +409,8 @@ def main(argv: list[str] | None = None) -> int:
     errors = {(v["target"], v["rule"]): v["relative_error"] for v in validation}
     paper = []
     for small, target in PAPER:
+        if target not in wanted:
+            continue
         src = src_of(small)
         log(f"{target}: composed from {small}")
         row = predict(src, target, full_shapes(src.shapes), args.rule)

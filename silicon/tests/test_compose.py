@@ -126,3 +126,15 @@ def test_baselines_run_other_patterns_dense() -> None:
     assert tile_passes(LayerShape("x", 2, 4, 8, 576, 8), HwConfig.named("small_fixed24")) == 18
     with pytest.raises(CompositionError, match="G=4: FlexCiM passes at G > 1"):
         tile_passes(layer, HwConfig.named("small"))
+
+
+def test_derived_units_scale_the_base_by_the_small_ratio() -> None:
+    from silicon.compose_paper import derived_units
+
+    base = {CELLS: Units(1000, 300), DIST: Units(0, 0)}
+    small = {CELLS: Units(110, 36), DIST: Units(20, 0)}
+    small_base = {CELLS: Units(100, 30), DIST: Units(0, 0)}
+    with pytest.raises(CompositionError, match="block 'distribution' missing in the base"):
+        derived_units({CELLS: Units(1000, 300)}, small, small_base)
+    small[DIST] = Units(0, 0)
+    assert derived_units(base, small, small_base) == {CELLS: Units(1100, 360), DIST: Units(0, 0)}
