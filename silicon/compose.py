@@ -94,7 +94,16 @@ def _rules(data_by_issue: bool) -> Rules:
     return out
 
 
-RULES: dict[str, Rules] = {"cycle": _rules(False), "issue": _rules(True)}
+def _block_rules() -> Rules:
+    """The whole block per cycle and cell (the clock net per cycle and flip-flop): needs no
+    clock-only split of the characterisation run."""
+    out: Rules = {block: {"total": ("cells", "cycles")} for block in [*ARRAY, CTRL, FRONT_END]}
+    out[CLOCK] = {"total": ("flops", "cycles")}
+    out[INPUTS] = {"total": ("core", "cycles")}
+    return out
+
+
+RULES: dict[str, Rules] = {"cycle": _rules(False), "issue": _rules(True), "block": _block_rules()}
 
 
 def split_parts(

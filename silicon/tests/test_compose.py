@@ -138,3 +138,13 @@ def test_derived_units_scale_the_base_by_the_small_ratio() -> None:
         derived_units({CELLS: Units(1000, 300)}, small, small_base)
     small[DIST] = Units(0, 0)
     assert derived_units(base, small, small_base) == {CELLS: Units(1100, 360), DIST: Units(0, 0)}
+
+
+def test_block_rule_scales_whole_blocks_per_cell_cycle() -> None:
+    rule = RULES["block"]
+    energy = {CELLS: {"total": 8.0}, CLOCK: {"total": 4.0}}
+    units = {CELLS: Units(100, 10), CLOCK: Units(0, 40)}
+    rates = characterise(energy, units, Work(cycles=200, issues=1), rule)
+    out = compose(rates, {CELLS: Units(400, 0), CLOCK: Units(0, 80)}, Work(50, 7), rule)
+    # cells: 8 / (100 x 200) x 400 x 50 = 8; clock: 4 / (40 x 200) x 80 x 50 = 2
+    assert out == {CELLS: {"total": pytest.approx(8.0)}, CLOCK: {"total": pytest.approx(2.0)}}
