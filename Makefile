@@ -114,7 +114,7 @@ energy: venv apt ## Gate-level energy per MAC on real SmolLM2 jobs + OpenSTA che
 energy-paper: venv apt ## Paper-size energy composed from small flat runs, validated on mid_g1 / mid_dense (build/energy/compose.md; ~1.5 h from clean, resumable)
 	$(PY) -m silicon.energy_flow --layers $(ENERGY_LAYERS) --no-sta \
 		--designs small_g1,small_dense,small_fixed12,small_fixed24,mid_g1,mid_dense
-	$(PY) -m silicon.compose_paper
+	$(PY) -m silicon.compose_paper --area docs/data/silicon.json
 
 tradeoff: venv-flow apt ## Accuracy / latency / area per core variant (G, RPB) into build/tradeoff
 	$(PY) -m bench.tradeoff --evals docs/results/tradeoff/g*-* --area $(TRADEOFF_AREA)
