@@ -56,7 +56,7 @@ endif
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-flow apt sim test regress lint lint-rtl lint-py bench area energy tradeoff coverage stimulus replay flow-study clean
+.PHONY: help venv venv-flow apt sim test regress lint lint-rtl lint-py bench area energy energy-paper tradeoff coverage stimulus replay flow-study clean
 
 help: ## List targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -111,6 +111,11 @@ endif
 energy: venv apt ## Gate-level energy per MAC on real SmolLM2 jobs + OpenSTA check (build/energy/energy.md; ENERGY_DESIGNS, ENERGY_LAYERS, ENERGY_WORKLOAD)
 	$(PY) -m silicon.energy_flow --layers $(ENERGY_LAYERS) --workload $(ENERGY_WORKLOAD) \
 		$(if $(strip $(ENERGY_DESIGNS)),--designs "$(ENERGY_DESIGNS)")
+
+energy-paper: venv apt ## Paper-size energy composed from small flat runs, validated on mid_g1 / mid_dense (build/energy/compose.md; ~1.5 h from clean, resumable)
+	$(PY) -m silicon.energy_flow --layers $(ENERGY_LAYERS) --no-sta \
+		--designs small_g1,small_dense,small_fixed12,small_fixed24,mid_g1,mid_dense
+	$(PY) -m silicon.compose_paper --area docs/data/silicon.json
 
 tradeoff: venv-flow apt ## Accuracy / latency / area per core variant (G, RPB) into build/tradeoff
 	$(PY) -m bench.tradeoff --evals docs/results/tradeoff/g*-* --area $(TRADEOFF_AREA)

@@ -7,7 +7,8 @@ checked against golden), and silicon.energy turns each batch's toggles into joul
 block. Everything is cached per design by content hash under build/energy/<design>-<hash>/,
 so an interrupted run resumes where it stopped. OpenSTA's report_power is run once on the
 first design at the measured mean activity (silicon.sta_power). Writes
-build/energy/energy.md, .json and .png.
+build/energy/energy.md, .json and .png, and build/energy/runs/<design>.json per design
+(silicon.compose_paper's input).
 
 ``python -m silicon.energy_flow [--designs small,small_dense] [--layers 0,1,..|all]
 [--workload extract|model]``.
@@ -360,6 +361,11 @@ def main(argv: list[str] | None = None) -> int:
 
     OUT.mkdir(parents=True, exist_ok=True)
     write_atomic(OUT / "energy.json", json.dumps(result, indent=1) + "\n")
+    # One file per design as well, for silicon.compose_paper (the latest run of each design).
+    (OUT / "runs").mkdir(exist_ok=True)
+    for row in rows:
+        one = {**result, "designs": [row], "opensta": None}
+        write_atomic(OUT / "runs" / f"{row['design']}.json", json.dumps(one, indent=1) + "\n")
     text = markdown(result, ORDER)
     write_atomic(OUT / "energy.md", text)
     plot(result, ORDER, OUT / "energy.png")

@@ -73,7 +73,7 @@ def baseline_pairs(names: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _rows(netlist: Netlist, mods: list[ModuleCells], generic: CoreArea) -> list[ModuleRow]:
+def module_rows(netlist: Netlist, mods: list[ModuleCells], generic: CoreArea) -> list[ModuleRow]:
     names = [m.module for m in mods]
     rows = []
     for m in mods:
@@ -144,7 +144,7 @@ def analyse_run(run: MappedRun, lib: Library, options: MapOptions) -> tuple[Sili
     silicon = SiliconArea(
         config,
         run.params,
-        _rows(netlist, mods, generic),
+        module_rows(netlist, mods, generic),
         sum(m.cells * m.instances for m in mods),
         area,
         run.yosys_area,
