@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     # One file per design as well, for silicon.compose_paper (the latest run of each design).
     (OUT / "runs").mkdir(exist_ok=True)
     for row in rows:
-        one = {**result, "designs": [row], "opensta": None}
+        one = {**result, "designs": [row], "own_models": [], "opensta": None}
         write_atomic(OUT / "runs" / f"{row['design']}.json", json.dumps(one, indent=1) + "\n")
     text = markdown(result, ORDER)
     write_atomic(OUT / "energy.md", text)
