@@ -127,6 +127,13 @@ def split_parts(
     return out
 
 
+def _scale(block: str, part: str, units: Mapping[str, Units], work: Work, rules: Rules) -> float:
+    """unit x count of one block's part under its rule (the denominator of a rate, the
+    multiplier of a composed energy)."""
+    unit, count = rules[block][part]
+    return units[block].get(unit) * work.get(count)
+
+
 def characterise(
     energy: Mapping[str, Mapping[str, float]],
     units: Mapping[str, Units],
@@ -145,9 +152,9 @@ def characterise(
     for block, parts in energy.items():
         rates[block] = {}
         for part, joules in parts.items():
-            unit, count = rules[block][part]
-            denom = units[block].get(unit) * work.get(count)
+            denom = _scale(block, part, units, work, rules)
             if denom == 0:
+                unit, count = rules[block][part]
                 if joules:
                     raise CompositionError(
                         f"block {block!r} part {part}: {joules:.4g} J over zero {unit} x {count}"
@@ -175,10 +182,7 @@ def compose(
         raise CompositionError(f"characterisation lacks target blocks {extra}")
     out: dict[str, dict[str, float]] = {}
     for block, parts in rates.items():
-        out[block] = {}
-        for part, rate in parts.items():
-            unit, count = rules[block][part]
-            out[block][part] = rate * units[block].get(unit) * work.get(count)
+        out[block] = {p: rate * _scale(block, p, units, work, rules) for p, rate in parts.items()}
     return out
 
 
