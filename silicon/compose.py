@@ -106,6 +106,14 @@ def _block_rules() -> Rules:
 RULES: dict[str, Rules] = {"cycle": _rules(False), "issue": _rules(True), "block": _block_rules()}
 
 
+def in_parts_of(energy: Mapping[str, Mapping[str, float]], rules: Rules) -> dict[str, dict]:
+    """`energy` (block -> part -> joules, split by `split_parts`) in the parts `rules` scale:
+    the `block` rule takes each block whole (one part, "total")."""
+    if all(set(parts) == {"total"} for parts in rules.values()):
+        return {block: {"total": sum(parts.values())} for block, parts in energy.items()}
+    return {block: dict(parts) for block, parts in energy.items()}
+
+
 def split_parts(
     blocks: Mapping[str, Mapping[str, float]],
     clock_per_cycle: Mapping[str, float],

@@ -39,6 +39,7 @@ from silicon.compose import (
     block_units,
     characterise,
     compose,
+    in_parts_of,
     split_parts,
     totals,
 )
@@ -315,7 +316,7 @@ def predict(src: Source, target: str, shapes: list[LayerShape], rule: str) -> di
     cfg = HwConfig.named(target)
     units, units_info = target_units(target)
     work = workload_work(shapes, cfg, src.overhead)
-    rates = characterise(src.energy, src.units, src.work, RULES[rule])
+    rates = characterise(in_parts_of(src.energy, RULES[rule]), src.units, src.work, RULES[rule])
     energy = compose(rates, units, work, RULES[rule])
     joules = sum(totals(energy).values())
     useful = sum(s.useful_macs for s in shapes)

@@ -14,6 +14,7 @@ from silicon.compose import (
     block_units,
     characterise,
     compose,
+    in_parts_of,
     split_parts,
 )
 from silicon.compose_paper import LayerShape, layer_work, tile_passes
@@ -148,3 +149,11 @@ def test_block_rule_scales_whole_blocks_per_cell_cycle() -> None:
     out = compose(rates, {CELLS: Units(400, 0), CLOCK: Units(0, 80)}, Work(50, 7), rule)
     # cells: 8 / (100 x 200) x 400 x 50 = 8; clock: 4 / (40 x 200) x 80 x 50 = 2
     assert out == {CELLS: {"total": pytest.approx(8.0)}, CLOCK: {"total": pytest.approx(2.0)}}
+
+
+def test_the_block_rule_takes_each_block_whole() -> None:
+    """compose_paper runs every rule on one split characterisation: the `block` rule must see
+    each block's parts summed (it has one part, "total"), the split rules the parts as split."""
+    split = {"column adder trees": {"clock": 1.0, "leakage": 0.5, "data": 2.5}}
+    assert in_parts_of(split, RULES["block"]) == {"column adder trees": {"total": 4.0}}
+    assert in_parts_of(split, RULES["issue"]) == split
