@@ -7,6 +7,7 @@ stalls are subtracted.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,6 +104,23 @@ def fixed_pattern_passes(k: int, n_f: int, m_f: int, cfg: HwConfig) -> int:
 def is_compliant(mask: np.ndarray, n_f: int, m_f: int) -> bool:
     """Every row keeps at most n_f of each group of m_f (what a fixed n_f:m_f core can run)."""
     return bool(np.all(group_nnz(np.asarray(mask), m_f) <= n_f))
+
+
+def always_compliant(n: int, m: int, n_f: int, m_f: int) -> bool:
+    """Every n:m mask is n_f:m_f-compliant (`is_compliant`) whatever its positions: no aligned
+    group of m_f can hold more than n_f of the mask's non-zeros. A group of m_f overlaps some
+    groups of m, each giving at most min(n, overlap); the worst group over one period of both
+    (lcm(m, m_f)) decides. So 1:2, 2:8 or 1:6 layers run on a fixed 2:4 core at the core's
+    rate; a 4:8 or 2:6 one only when its mask happens to comply."""
+    period = math.lcm(m, m_f)
+    worst = 0
+    for start in range(0, period, m_f):
+        end = start + m_f
+        first = start // m * m
+        worst = max(
+            worst, sum(min(n, min(end, g + m) - max(start, g)) for g in range(first, end, m))
+        )
+    return worst <= n_f
 
 
 def fixed_pattern_cycles(

@@ -1,21 +1,24 @@
 """Paper-size energy per useful MAC, composed from small flat gate-level runs (issue 21 item 5).
 
-``python -m silicon.compose_paper [--runs build/energy/runs] [--rule issue|cycle]`` reads the
-silicon.energy_flow JSON of each characterisation run (``<design>.json`` in the runs folder:
-the small designs, and the mid designs it validates against), and writes
-build/energy/compose.{md,json}:
+``python -m silicon.compose_paper [--runs FOLDER]... [--rule issue|cycle|block]`` reads the
+silicon.energy_flow JSON of each characterisation run (``<design>.json``: the small designs, and
+the mid designs it validates against; from this build's build/energy/runs, else the committed
+docs/results/issue21/runs), and writes build/energy/compose.{md,json} (silicon.energy_flow
+also runs it and folds it into energy.md):
 
 1. **validation**: each mid design composed from its small design (`VALIDATION`) against its
-   own measured flat run, per block and in total, for both scaling rules of silicon.compose;
-2. **paper**: each paper design composed from its small design (`PAPER`), at the full
-   SmolLM2 layer shapes of the same layers (`FULL_COUT`, 16 tokens: the replay stimulus'), with
-   the validation's error on the same kind of core as its error bar.
+   own measured flat run, per block and in total, for every scaling rule of silicon.compose;
+2. **paper**: each paper design composed from its small design (`PAPER`) on the full-size
+   layers of the same slice and on every layer of the whole replay model (the committed
+   silicon.model_layers table: shapes, 16 tokens, and the `paper` core's mask-dependent
+   passes), with the validation's error on the same kind of core as its error bar.
 
-Per run it needs the flat netlist (the run's folder, for the clock-only energy) and every
-design's hierarchical OSU018 mapping (silicon.synth, cached; the per-module cells and
-flip-flops `make area` reports), so a paper design costs one Yosys mapping (3-10 min) when not
-cached. Workload at a geometry: `layer_work` (golden.cycle_model), checked against the
-characterisation runs' measured job cycles.
+Per run it needs the clock-only energy per cycle (the run's flat netlist, or the number a
+committed run carries) and every design's hierarchical OSU018 mapping (silicon.synth when
+mapped in this build, else the committed silicon.report rows `COMMITTED_AREA`; an unmapped
+design costs one Yosys mapping, 3-10 min at paper size). Workload at a geometry:
+silicon.layer_work (golden.cycle_model), checked against the characterisation runs' measured
+job cycles.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from golden.config import HwConfig
-from golden.cycle_model import dense_passes, fixed_pattern_passes, jobs_cycles, token_chunks
 from golden.files import write_atomic
 from silicon.blocks import CLOCK, ORDER, block_of, port_block
 from silicon.compose import (
@@ -43,15 +45,31 @@ from silicon.compose import (
     split_parts,
     totals,
 )
+from silicon.layer_work import (
+    LayerShape,
+    job_cycles_of,
+    layer_work,
+    mask_dependent,
+    pass_geometry,
+    with_full_size,
+    workload_work,
+)
 from silicon.liberty import DEFAULT_LIBERTY
 from tb.common.runner import ROOT
 
 PROG = "python -m silicon.compose_paper"
 OUT = ROOT / "build" / "energy"
 RUNS = OUT / "runs"
-VALIDATION = (("small_g1", "mid_g1"), ("small_dense", "mid_dense"))
+VALIDATION = (
+    ("small_g1", "mid_g1"),
+    ("small_g1_rpb4", "mid_g1_rpb8"),
+    ("small", "mid"),
+    ("small_dense", "mid_dense"),
+)
 PAPER = (
     ("small_g1", "paper_g1"),
+    ("small_g1_rpb4", "paper_g1_rpb32"),
+    ("small", "paper"),
     ("small_dense", "paper_dense"),
     ("small_fixed12", "paper_fixed12"),
     ("small_fixed24", "paper_fixed24"),
@@ -64,20 +82,23 @@ DERIVED = {
     "paper_fixed12": ("paper_dense", "small_fixed12", "small_dense"),
     "paper_fixed24": ("paper_dense", "small_fixed24", "small_dense"),
 }
-# The validation pair whose error bounds a paper design of each kind of core.
-ERROR_FROM = {"flexcim": "mid_g1", "dense": "mid_dense", "fixed": "mid_dense"}
-# SmolLM2-135M output channels per sublayer (hidden 576, 3 KV heads of 64, MLP 1536); K is the
-# extract's (its weight keeps every input channel).
-FULL_COUT = {
-    "q_proj": 576,
-    "k_proj": 192,
-    "v_proj": 192,
-    "o_proj": 576,
-    "gate_proj": 1536,
-    "up_proj": 1536,
-    "down_proj": 576,
+# The validation whose error bounds each paper design: the mid run of the same kind of core.
+ERROR_FROM = {
+    "paper_g1": "mid_g1",
+    "paper_g1_rpb32": "mid_g1_rpb8",
+    "paper": "mid",
+    "paper_dense": "mid_dense",
+    "paper_fixed12": "mid_dense",
+    "paper_fixed24": "mid_dense",
 }
-PAPER_TOKENS = 16  # tokens per layer of the replay stimulus (one MAX_TOK chunk at paper)
+# Committed characterisation runs (silicon.energy_flow's runs/<design>.json, with the clock-only
+# energy per cycle), used for a design this build has not run.
+COMMITTED_RUNS = ROOT / "docs" / "results" / "issue21" / "runs"
+# Committed hierarchical mappings (silicon.report rows) for designs not mapped in this build.
+COMMITTED_AREA = (
+    ROOT / "docs" / "data" / "silicon.json",
+    ROOT / "docs" / "data" / "energy_units.json",
+)
 
 
 def derived_units(base: dict[str, Units], small: dict[str, Units], small_base: dict[str, Units]):
@@ -97,86 +118,24 @@ def derived_units(base: dict[str, Units], small: dict[str, Units], small_base: d
     return out
 
 
-@dataclass(frozen=True)
-class LayerShape:
-    name: str
-    n: int
-    m: int
-    cout: int
-    k: int
-    tokens: int
-
-    @property
-    def useful_macs(self) -> float:
-        """tokens x non-zeros, for a mask with exactly n of every m (the extract's masks
-        have at most 8 fewer non-zeros per layer)."""
-        return self.tokens * self.cout * self.k * self.n / self.m
-
-
-@dataclass(frozen=True)
-class LayerWork:
-    jobs: int
-    job_cycles: int
-    issues: int  # sum over jobs of passes x tokens
-
-
-def tile_passes(layer: LayerShape, cfg: HwConfig) -> int:
-    """Passes of one column tile. FlexCiM at G = 1 runs a row-wise n:m mask at the pattern's
-    own rate; a baseline runs its fixed pattern only on a layer of exactly that pattern, else
-    dense (no 4:8 or 4:6 mask is 1:2- or 2:4-compliant); FlexCiM at G > 1 depends on how the
-    masks of G columns overlap, which the shape does not tell (refused)."""
-    sparse = layer.n < layer.m
-    fixed = cfg.fixed_pattern
-    if fixed is None:
-        if cfg.sel_width != 1:
-            raise CompositionError(
-                f"G={cfg.sel_width}: FlexCiM passes at G > 1 depend on the masks; "
-                "only G = 1 is composed"
-            )
-        if sparse:
-            return fixed_pattern_passes(layer.k, layer.n, layer.m, cfg)
-        return dense_passes(layer.k, cfg)
-    if sparse and fixed[0] < fixed[1] and (layer.n, layer.m) == fixed:
-        return fixed_pattern_passes(layer.k, layer.n, layer.m, cfg)
-    return dense_passes(layer.k, cfg)
-
-
-def layer_work(layer: LayerShape, cfg: HwConfig) -> LayerWork:
-    """Jobs, cycle-model cycles and token issues of a layer at `cfg` (every column tile x every
-    MAX_TOK chunk of tokens)."""
-    passes = tile_passes(layer, cfg)
-    tiles = -(-layer.cout // cfg.C)
-    cycles = jobs_cycles([passes] * tiles, layer.tokens, cfg).total
-    chunks = token_chunks(layer.tokens, cfg)
-    return LayerWork(tiles * len(chunks), cycles, tiles * passes * layer.tokens)
-
-
 def extract_shapes(run: dict) -> list[LayerShape]:
-    """The run's layers at the extract's size (Cout and tokens of its batches)."""
+    """The run's layers at the extract's size (Cout and tokens of its batches), with the
+    mapper's passes per tile where the run's core needs the masks for them (G > 1)."""
+    from golden.mapper import map_layer
     from golden.stimulus import load_stimulus
 
+    cfg = HwConfig.named(run["design"])
     stim = load_stimulus(ROOT / run["workload_file"])
     by_name = {ly.name: ly for ly in stim.layers}
     out = []
     for b in run["batches"]:
         ly = by_name[b["layer"]]
-        out.append(LayerShape(ly.name, ly.n, ly.m, *ly.weight.shape, ly.act.shape[0]))
+        passes = {}
+        if mask_dependent(cfg):
+            mapped = map_layer(ly.weight, ly.n, ly.m, cfg, perm=ly.perm).passes
+            passes[pass_geometry(cfg)] = tuple(mapped)
+        out.append(LayerShape(ly.name, ly.n, ly.m, *ly.weight.shape, ly.act.shape[0], passes))
     return out
-
-
-def full_shapes(shapes: list[LayerShape], tokens: int = PAPER_TOKENS) -> list[LayerShape]:
-    """The same layers at SmolLM2's full output channels and `tokens` tokens."""
-    return [
-        LayerShape(s.name, s.n, s.m, FULL_COUT[s.name.split(".")[1]], s.k, tokens) for s in shapes
-    ]
-
-
-def workload_work(shapes: list[LayerShape], cfg: HwConfig, overhead: float) -> Work:
-    """Work of the layers at `cfg`: cycle-model cycles + `overhead` simulated cycles per job
-    (the testbench's CSR programming and idle cycles between jobs)."""
-    works = [layer_work(s, cfg) for s in shapes]
-    cycles = sum(w.job_cycles + overhead * w.jobs for w in works)
-    return Work(cycles, sum(w.issues for w in works))
 
 
 AREA_REPORTS: list[Path] = []  # silicon.report JSON files to take module rows from (--area)
@@ -249,18 +208,25 @@ def clock_only(folder: Path, liberty: Path = DEFAULT_LIBERTY) -> dict[str, float
     return out
 
 
-def load_run(runs: Path, design: str) -> dict:
-    path = runs / f"{design}.json"
-    if not path.is_file():
-        raise SystemExit(
-            f"{PROG}: error: no run of {design} in {path} "
+def load_run(runs: list[Path], design: str) -> dict:
+    """The run of `design` from the first of `runs` (folders of <design>.json) that has it,
+    marked with where it came from."""
+    path = next((r / f"{design}.json" for r in runs if (r / f"{design}.json").is_file()), None)
+    if path is None:
+        raise CompositionError(
+            f"no run of {design} in {', '.join(str(r) for r in runs)} "
             f"(python -m silicon.energy_flow --designs {design} writes it)"
         )
     data = json.loads(path.read_text())
     row = next((r for r in data["designs"] if r["design"] == design), None)
     if row is None:
-        raise SystemExit(f"{PROG}: error: {path} has no design {design}")
-    return {**row, "workload_file": data["workload"]["file"], "layers": data["workload"]["layers"]}
+        raise CompositionError(f"{path} has no design {design}")
+    return {
+        **row,
+        "workload_file": data["workload"]["file"],
+        "layers": data["workload"]["layers"],
+        "run_file": str(path),
+    }
 
 
 @dataclass
@@ -274,6 +240,7 @@ class Source:
     shapes: list[LayerShape]
     overhead: float  # simulated cycles per job beyond the cycle model's
     cycles_check: dict  # cycle model vs measured job cycles
+    run_file: str  # where the run came from (this build's runs or the committed ones)
 
 
 def source(run: dict) -> Source:
@@ -290,10 +257,11 @@ def source(run: dict) -> Source:
         raise CompositionError(f"{run['design']}: cycle model differs from the run: {check}")
     overhead = (run["sim_cycles"] - run["job_cycles"]) / run["jobs"]
     work = Work(run["sim_cycles"], sum(w.issues for w in model))
-    per_cycle = clock_only(Path(run["folder"]))
+    # A committed run carries its clock-only energy (its netlist folder is not committed).
+    per_cycle = run.get("clock_per_cycle") or clock_only(Path(run["folder"]))
     energy = split_parts(run["blocks"], per_cycle, run["sim_cycles"])
     units = block_units(hier_units(run["design"])["modules"])
-    return Source(run["design"], energy, units, work, shapes, overhead, check)
+    return Source(run["design"], energy, units, work, shapes, overhead, check, run["run_file"])
 
 
 def target_units(target: str) -> tuple[dict[str, Units], dict]:
@@ -325,6 +293,7 @@ def predict(src: Source, target: str, shapes: list[LayerShape], rule: str) -> di
         "target": target,
         "rule": rule,
         "cycles": work.cycles,
+        "job_cycles": job_cycles_of(shapes, cfg),
         "issues": work.issues,
         "cells": units_info["cells"],
         "units_from": units_info["mapping"],
@@ -369,9 +338,77 @@ def log(text: str) -> None:
     print(f"[compose {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
+def compose_all(
+    runs: list[Path],
+    rule: str = "issue",
+    wanted: list[str] | None = None,
+    model_table: Path | None = None,
+) -> dict:
+    """Validation on the mid designs and every wanted paper design composed on the slice's
+    layers and on the whole model (silicon.model_layers' table); CompositionError names what is
+    missing."""
+    from silicon.model_layers import TABLE, load_table
+
+    header, model = load_table(model_table or TABLE)
+    by_name = {s.name: s for s in model}
+    t0 = time.perf_counter()
+    sources: dict[str, Source] = {}
+
+    def src_of(design: str) -> Source:
+        if design not in sources:
+            log(f"{design}: characterisation (clock-only energy, hierarchical units)")
+            sources[design] = source(load_run(runs, design))
+        return sources[design]
+
+    validation = []
+    for small, mid in VALIDATION:
+        run = load_run(runs, mid)
+        for r in sorted(RULES):
+            validation.append(validate(src_of(small), run, r))
+    errors = {(v["target"], v["rule"]): v["relative_error"] for v in validation}
+    paper = []
+    for small, target in PAPER:
+        if wanted is not None and target not in wanted:
+            continue
+        src = src_of(small)
+        log(f"{target}: composed from {small}, on the slice and on the whole model")
+        whole = predict(src, target, model, rule)
+        try:
+            row = predict(src, target, with_full_size(src.shapes, by_name), rule)
+        except CompositionError as exc:  # the slice's own masks are needed and not at hand
+            row = {**whole, "slice_missing": str(exc)}
+        row["error_bar"] = abs(errors[(ERROR_FROM[target], rule)])
+        row["error_from"] = ERROR_FROM[target]
+        row["model"] = {
+            k: whole[k]
+            for k in ("cycles", "job_cycles", "issues", "useful_macs", "joules", "blocks")
+        }
+        row["model"]["pj_per_useful_mac"] = whole["pj_per_useful_mac"]
+        paper.append(row)
+    return {
+        "rule": rule,
+        "runs": {d: s.run_file for d, s in sources.items()},
+        "cycle_checks": {d: s.cycles_check for d, s in sources.items()},
+        "overhead_cycles_per_job": {d: s.overhead for d, s in sources.items()},
+        "validation": validation,
+        "paper": paper,
+        "paper_tokens": sorted({s.tokens for s in model}),
+        "model_table": {**header, "layers": len(model)},
+        "area_reports": [str(p) for p in AREA_REPORTS],
+        "wall_seconds": time.perf_counter() - t0,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=Path, default=RUNS, help="folder of <design>.json runs")
+    parser.add_argument(
+        "--runs",
+        type=Path,
+        action="append",
+        default=[],
+        help=f"folder of <design>.json runs, searched in order (default: {RUNS}, then the "
+        f"committed {COMMITTED_RUNS})",
+    )
     parser.add_argument("--rule", choices=sorted(RULES), default="issue", help="paper figures")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument(
@@ -379,54 +416,29 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         action="append",
         default=[],
-        help="silicon.report JSON (make area's build/silicon/silicon.json, or the committed "
-        "docs/data/silicon.json) whose designs are not mapped again",
+        help="silicon.report JSON whose designs are not mapped again (default: the committed "
+        + ", ".join(str(p.relative_to(ROOT)) for p in COMMITTED_AREA)
+        + ")",
     )
     parser.add_argument(
         "--paper",
         default=",".join(t for _, t in PAPER),
         help="paper designs to compose (each not mapped yet costs a 3-10 min Yosys mapping)",
     )
+    parser.add_argument("--model-table", type=Path, default=None, help="silicon.model_layers")
     args = parser.parse_args(argv)
-    AREA_REPORTS[:] = args.area
+    AREA_REPORTS[:] = args.area or list(COMMITTED_AREA)
     wanted = args.paper.replace(",", " ").split()
     unknown = sorted(set(wanted) - {t for _, t in PAPER})
     if unknown:
         raise SystemExit(f"{PROG}: error: --paper {unknown}: choose from {[t for _, t in PAPER]}")
     t0 = time.perf_counter()
-    sources: dict[str, Source] = {}
-
-    def src_of(design: str) -> Source:
-        if design not in sources:
-            log(f"{design}: characterisation (clock-only energy, hierarchical units)")
-            sources[design] = source(load_run(args.runs, design))
-        return sources[design]
-
-    validation = []
-    for small, mid in VALIDATION:
-        run = load_run(args.runs, mid)
-        for rule in sorted(RULES):
-            validation.append(validate(src_of(small), run, rule))
-    errors = {(v["target"], v["rule"]): v["relative_error"] for v in validation}
-    paper = []
-    for small, target in PAPER:
-        if target not in wanted:
-            continue
-        src = src_of(small)
-        log(f"{target}: composed from {small}")
-        row = predict(src, target, full_shapes(src.shapes), args.rule)
-        row["error_bar"] = abs(errors[(ERROR_FROM[HwConfig.named(target).core_kind], args.rule)])
-        paper.append(row)
-    result = {
-        "rule": args.rule,
-        "cycle_checks": {d: s.cycles_check for d, s in sources.items()},
-        "overhead_cycles_per_job": {d: s.overhead for d, s in sources.items()},
-        "validation": validation,
-        "paper": paper,
-        "paper_tokens": PAPER_TOKENS,
-        "area_reports": [str(p) for p in args.area],
-        "wall_seconds": time.perf_counter() - t0,
-    }
+    try:
+        result = compose_all(
+            args.runs or [RUNS, COMMITTED_RUNS], args.rule, wanted, args.model_table
+        )
+    except CompositionError as exc:
+        raise SystemExit(f"{PROG}: error: {exc}") from None
     from silicon.compose_report import markdown
 
     args.out.mkdir(parents=True, exist_ok=True)

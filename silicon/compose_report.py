@@ -42,23 +42,41 @@ def markdown(result: dict) -> str:
                 f"| {block} | {b['predicted_j'] * 1e12:,.0f} | {b['measured_j'] * 1e12:,.0f} "
                 f"| {_pct(b['relative_error'])} |"
             )
+    out += paper_tables(result)
+    return "\n".join(out) + "\n"
+
+
+def paper_tables(result: dict) -> list[str]:
+    """The paper-size slice and whole-model tables (also part of make energy's energy.md)."""
     paper = result["paper"]
-    ref = next((p for p in paper if p["target"] == "paper_g1"), None)
-    out += [
+    ref = next((p for p in paper if p["target"] == "paper_g1_rpb32"), None)
+    ref = ref or next((p for p in paper if p["target"] == "paper_g1"), None)
+    name = ref["target"] if ref else "-"
+    tokens = ", ".join(str(t) for t in result["paper_tokens"])
+    table = result["model_table"]
+    out = [
         "",
-        f"## Paper size (rule `{result['rule']}`, full SmolLM2 shapes of the same layers, "
-        f"{result['paper_tokens']} tokens)",
+        f"## Paper size (rule `{result['rule']}`, full SmolLM2 shapes of the slice's layers, "
+        f"{tokens} tokens)",
         "",
-        "| design | from | cells | um^2 | cycles | pJ / useful MAC | error bar | / paper_g1 |",
+        f"| design | from | cells | um^2 | job cycles | pJ / useful MAC | error bar | / {name} |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
+    missing = [p for p in paper if "slice_missing" in p]
+    paper = [p for p in paper if "slice_missing" not in p]
     for p in paper:
         ratio = p["pj_per_useful_mac"] / ref["pj_per_useful_mac"] if ref else None
         out.append(
             f"| {p['target']} | {p['source']} | {p['cells']:,} | {p['area_um2']:,.0f} | "
-            f"{p['cycles']:,.0f} | **{p['pj_per_useful_mac']:.1f}** | "
-            f"+-{100 * p['error_bar']:.1f}% | {'' if ratio is None else f'{ratio:.2f}x'} |"
+            f"{p['job_cycles']:,} | **{p['pj_per_useful_mac']:.1f}** | "
+            f"+-{100 * p['error_bar']:.1f}% ({p['error_from']}) | "
+            f"{'' if ratio is None else f'{ratio:.2f}x'} |"
         )
+    out += [
+        f"| {p['target']} | {p['source']} | - | - | - | - | - | not on the slice: "
+        f"{p['slice_missing']} |"
+        for p in missing
+    ]
     out += ["", "By block (pJ / useful MAC):", ""]
     out.append("| block | " + " | ".join(p["target"] for p in paper) + " |")
     out.append("|---|" + "---:|" * len(paper))
@@ -70,4 +88,43 @@ def markdown(result: dict) -> str:
             for p in paper
         ]
         out.append(f"| {block} | " + " | ".join(cells) + " |")
-    return "\n".join(out) + "\n"
+    src = table.get("stimulus_source") or {}
+    ppl = src.get("perplexity")
+    out += [
+        "",
+        f"## Whole model, paper size ({table['layers']} layers of the replay model"
+        + (f", {src.get('method')}, perplexity {ppl:.2f}" if ppl else "")
+        + ")",
+        "",
+        "Every sublayer at its full shape and the replay's tokens (silicon.model_layers' table "
+        f"of stimulus {table['stimulus_sha256'][:12]}); activity per issue and per cycle "
+        "characterised on the slice. Job cycles are golden.cycle_model's, which the replay "
+        "matches in RTL.",
+        "",
+        f"| design | job cycles | cycles / {name} | energy (uJ) | pJ / useful MAC | / {name} |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    rm = ref["model"] if ref else None
+    for p in result["paper"]:
+        m = p["model"]
+        c = f"{m['job_cycles'] / rm['job_cycles']:.2f}x" if rm else ""
+        e = f"{m['pj_per_useful_mac'] / rm['pj_per_useful_mac']:.2f}x" if rm else ""
+        out.append(
+            f"| {p['target']} | {m['job_cycles']:,} | {c} | {m['joules'] * 1e6:,.1f} | "
+            f"**{m['pj_per_useful_mac']:.1f}** | {e} |"
+        )
+    every = result["paper"]
+    out += ["", "Whole model by block (pJ / useful MAC):", ""]
+    out.append("| block | " + " | ".join(p["target"] for p in every) + " |")
+    out.append("|---|" + "---:|" * len(every))
+    for block in ORDER:
+        if not any(block in p["model"]["blocks"] for p in every):
+            continue
+        cells = [
+            f"{p['model']['blocks'][block] * 1e12 / p['model']['useful_macs']:.1f}"
+            if block in p["model"]["blocks"]
+            else "-"
+            for p in every
+        ]
+        out.append(f"| {block} | " + " | ".join(cells) + " |")
+    return out

@@ -26,7 +26,8 @@ from golden.cli import checked_configs
 from golden.config import HwConfig
 from golden.files import write_atomic
 from silicon.blocks import ORDER, block_of, port_block
-from silicon.compose import holdout
+from silicon.compose import CompositionError, holdout
+from silicon.compose_paper import COMMITTED_AREA, COMMITTED_RUNS, clock_only, compose_all
 from silicon.energy import Activity, EnergyReport, energy
 from silicon.flat import check_cells, read_netlist
 from silicon.gate_synth import synthesize
@@ -250,6 +251,10 @@ def run_design(design: str, workload: Path, layers: list[int], lib_path: Path) -
         "stability": stability(batches),
         "composition_holdout": holdout(batches),
         "batches": batches,
+        # Per block, one clock edge with nothing else moving: what silicon.compose_paper
+        # splits off as the clock part (kept here so a committed run composes without its
+        # netlist).
+        "clock_per_cycle": clock_only(folder, lib_path),
         "seconds": {"synthesis": synth_s, "total": time.perf_counter() - t0},
         "folder": str(folder),
     }
@@ -326,6 +331,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workload", choices=("extract", "model"), default="extract")
     parser.add_argument("--liberty", type=Path, default=DEFAULT_LIBERTY)
     parser.add_argument("--no-sta", action="store_true", help="skip the OpenSTA cross-check")
+    parser.add_argument(
+        "--no-compose",
+        action="store_true",
+        help="skip the paper-size composition (silicon.compose_paper: this run's designs, the "
+        "committed runs of the others)",
+    )
     args = parser.parse_args(argv)
     names = args.designs.replace(",", " ").split()
     designs = all_designs() if names == ["all"] else checked_configs(names, PROG)
@@ -366,12 +377,33 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         one = {**result, "designs": [row], "own_models": [], "opensta": None}
         write_atomic(OUT / "runs" / f"{row['design']}.json", json.dumps(one, indent=1) + "\n")
+    failed = None
+    if not args.no_compose:
+        failed = compose_into(result)
+        write_atomic(OUT / "energy.json", json.dumps(result, indent=1) + "\n")
     text = markdown(result, ORDER)
     write_atomic(OUT / "energy.md", text)
     plot(result, ORDER, OUT / "energy.png")
     print(text)
     log(f"wrote {shown(OUT / 'energy.md')}, .json, .png in {time.perf_counter() - t0:.0f} s")
+    if failed:
+        raise SystemExit(f"{PROG}: error: paper-size composition: {failed}")
     return 0
+
+
+def compose_into(result: dict) -> str | None:
+    """Paper size and whole model (silicon.compose_paper) from this run's designs and the
+    committed runs of the others, into `result["composition"]`; the error's text if it fails
+    (after everything measured is written)."""
+    from silicon.compose_paper import AREA_REPORTS
+
+    AREA_REPORTS[:] = [p for p in COMMITTED_AREA if p.is_file()]
+    log("paper-size composition (silicon.compose_paper): this run's designs, committed others")
+    try:
+        result["composition"] = compose_all([OUT / "runs", COMMITTED_RUNS])
+    except CompositionError as exc:
+        return str(exc)
+    return None
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from golden.config import HwConfig
+
 MODEL_NOTE = (
     "Zero-delay gate-level simulation (Verilator toggle coverage): glitches are not counted. "
     "Switching energy 1/2 C V^2 per toggle with C the driven pins' Liberty capacitance, no "
@@ -64,6 +66,7 @@ def markdown(result: dict, order: list[str]) -> str:
             ratios = [b["pj_per_useful_mac"] / f["pj_per_useful_mac"] for f in flex]
             lines.append(f"| {b['design']} | " + " | ".join(f"{x:.2f}x" for x in ratios) + " |")
     lines += model_table(result)
+    lines += composition_section(result)
     lines += ["", "## Energy by block (pJ per useful MAC; switching / internal / leakage)", ""]
     lines.append("| block | " + " | ".join(r["design"] for r in rows) + " |")
     lines.append("|---|" + "---:|" * len(rows))
@@ -166,6 +169,30 @@ def markdown(result: dict, order: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def composition_section(result: dict) -> list[str]:
+    """The paper-size figures composed from the small runs (silicon.compose_paper)."""
+    comp = result.get("composition")
+    if not comp:
+        return []
+    from silicon.compose_report import paper_tables
+
+    own = {r["design"] for r in result["designs"]}
+    runs = ", ".join(f"{d} ({'this run' if d in own else 'committed'})" for d in comp["runs"])
+    checks = "; ".join(
+        f"{v['source']} -> {v['target']} {100 * v['relative_error']:+.1f}%"
+        for v in comp["validation"]
+        if v["rule"] == comp["rule"]
+    )
+    lines = [
+        "",
+        "## Paper size, composed from the small runs (silicon.compose_paper)",
+        "",
+        f"Characterisations: {runs}. Validation against flat runs of the mid designs "
+        f"(P 4, R = C = 8), rule `{comp['rule']}`: {checks} (docs/ENERGY.md).",
+    ]
+    return lines + [line.replace("## ", "### ", 1) for line in paper_tables(comp)]
+
+
 def _ppl(model: dict) -> str:
     ppl = model.get("perplexity")
     return "-" if ppl is None else f"{ppl:.2f}"
@@ -211,7 +238,10 @@ def plot(result: dict, order: list[str], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows = result["designs"]
-    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(19, 5))
+    comp = result.get("composition")
+    panels = 4 if comp else 3
+    fig, axes = plt.subplots(1, panels, figsize=(6.3 * panels, 5))
+    ax1, ax2, ax3 = axes[:3]
     bottom = [0.0] * len(rows)
     names = [r["design"] for r in rows]
     for block in order:
@@ -241,7 +271,22 @@ def plot(result: dict, order: list[str], path: Path) -> None:
     ax3.set_xlabel("perplexity of the model the core runs")
     ax3.set_ylabel("energy of the workload layers (nJ)")
     ax3.set_title("Energy vs accuracy")
+    if comp:
+        whole_model_panel(axes[3], comp)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def whole_model_panel(ax, comp: dict) -> None:
+    """Paper size, whole model: energy per useful MAC against job cycles, with error bars."""
+    for p in comp["paper"]:
+        m = p["model"]
+        pj = m["pj_per_useful_mac"]
+        marker = "o" if HwConfig.named(p["target"]).fixed_pattern is None else "s"
+        ax.errorbar(m["job_cycles"] / 1e6, pj, yerr=pj * p["error_bar"], fmt=marker, capsize=3)
+        ax.annotate(p["target"], (m["job_cycles"] / 1e6, pj), fontsize=7)
+    ax.set_xlabel("whole-model job cycles (millions)")
+    ax.set_ylabel("pJ per useful MAC (composed)")
+    ax.set_title("Paper size, whole model")

@@ -90,6 +90,9 @@ def run_batch(
         tag=tag,
         sim="verilator",
         coverage=True,
+        # Verilator leaves signals wider than 256 bits out of toggle coverage; a core's
+        # activation port is RPB x 256 bits wide (1,024 at small_g1_rpb4).
+        toggle_max_width=max(len(bits) for _, bits in netlist.ports.values()),
         seed=1,
         results_name=batch.name,
         public=[(STUB_MODULE, "fail_count"), (STUB_MODULE, "first_fail")],

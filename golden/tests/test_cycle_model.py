@@ -66,3 +66,17 @@ def test_fixed_pattern_checks_real_mask() -> None:
     assert fixed_pattern_cycles(bad, 2, 4, 4, CFG).total == 64 + 64 + 8 + 4
     with pytest.raises(ValueError, match="dense"):
         fixed_pattern_cycles(ok, 2, 2, 4, CFG)
+
+
+@pytest.mark.parametrize("fixed", [(1, 2), (2, 4)])
+def test_always_compliant_matches_the_mask_level_check(fixed: tuple[int, int]) -> None:
+    """A pattern is always compliant exactly when no random n:m mask of it breaks the fixed
+    pattern (is_compliant on the mask); otherwise some mask of it does."""
+    from golden.cycle_model import always_compliant, is_compliant
+    from golden.masks import nm_mask
+
+    rng = np.random.default_rng(7)
+    for n, m in [(1, 2), (1, 4), (2, 4), (2, 6), (2, 8), (4, 6), (4, 8), (1, 8), (1, 6)]:
+        masks = [nm_mask(rng.random((16, 48)), n, m) for _ in range(20)]
+        every = all(is_compliant(mask, *fixed) for mask in masks)
+        assert always_compliant(n, m, *fixed) == every, (n, m, fixed)

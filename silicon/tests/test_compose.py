@@ -17,7 +17,7 @@ from silicon.compose import (
     in_parts_of,
     split_parts,
 )
-from silicon.compose_paper import LayerShape, layer_work, tile_passes
+from silicon.layer_work import LayerShape, layer_work, tile_passes
 
 CELLS = "cells (weight regs + multipliers)"
 TREES = "column adder trees"
@@ -125,6 +125,9 @@ def test_baselines_run_other_patterns_dense() -> None:
     assert tile_passes(layer, HwConfig.named("small_fixed24")) == 36
     assert tile_passes(layer, HwConfig.named("small_g1")) == 18
     assert tile_passes(LayerShape("x", 2, 4, 8, 576, 8), HwConfig.named("small_fixed24")) == 18
+    # every 2:8 mask is 2:4-compliant: the 2:4 core's rate, not dense, not 2:8's own
+    assert tile_passes(LayerShape("x", 2, 8, 8, 576, 8), HwConfig.named("small_fixed24")) == 18
+    assert tile_passes(LayerShape("x", 2, 8, 8, 576, 8), HwConfig.named("small_fixed12")) == 36
     with pytest.raises(CompositionError, match="G=4: FlexCiM passes at G > 1"):
         tile_passes(layer, HwConfig.named("small"))
 
@@ -157,3 +160,76 @@ def test_the_block_rule_takes_each_block_whole() -> None:
     split = {"column adder trees": {"clock": 1.0, "leakage": 0.5, "data": 2.5}}
     assert in_parts_of(split, RULES["block"]) == {"column adder trees": {"total": 4.0}}
     assert in_parts_of(split, RULES["issue"]) == split
+
+
+def _layer(name: str, masks: list[list[int]], k: int = 64):
+    """A 2:4 layer whose column c keeps, in every group of 4 inputs, the offsets masks[c]."""
+    import numpy as np
+
+    from golden.stimulus import StimulusLayer
+
+    mask = np.zeros((len(masks), k), dtype=bool)
+    for c, keep in enumerate(masks):
+        for offset in keep:
+            mask[c, offset::4] = True
+    weight = np.where(mask, 3, 0).astype(np.int8)
+    return StimulusLayer(
+        name=name,
+        n=2,
+        m=4,
+        outlier_ratio=0.0,
+        locality=0.0,
+        weight=weight,
+        scale=np.ones(len(masks), np.float32),
+        mask=mask,
+        act=np.ones((5, k), np.int8),
+        act_scale=1.0,
+    )
+
+
+def test_shared_selects_cost_passes_only_when_the_columns_masks_differ() -> None:
+    """`small` (P 4, R 4, C 4) shares one pair select across its 4 columns. 2:4 over K = 64 is
+    16 groups, 8 per pass at n_hw 2: 2 passes when every column keeps one element of each pair
+    (offsets 0 and 2: one slot per pair, the G = 1 rate); when columns keep whole, different
+    pairs (0,1 / 2,3) the shared select needs both pairs' two slots per group: 4 passes, the
+    dense rate. The table records the mapper's count and checks G = 1 against the formula."""
+    from golden.stimulus import Stimulus
+    from silicon.layer_work import pass_geometry, passes_per_tile
+    from silicon.model_layers import table_of
+
+    same = _layer("b0.q_proj", [[0, 2]] * 4)
+    apart = _layer("b0.k_proj", [[0, 1], [2, 3], [0, 1], [2, 3]])
+    table = table_of(Stimulus("hand", {}, [same, apart]), "0" * 64, ["small"], "small_g1")
+    rows = {r["name"]: r for r in table["layers"]}
+    assert rows["b0.q_proj"]["passes"] == {"small": [2]}
+    assert rows["b0.k_proj"]["passes"] == {"small": [4]}
+    assert (rows["b0.k_proj"]["cout"], rows["b0.k_proj"]["k"], rows["b0.k_proj"]["tokens"]) == (
+        4,
+        64,
+        5,
+    )
+    cfg = HwConfig.named("small")
+    shape = LayerShape("b0.k_proj", 2, 4, 4, 64, 5, {pass_geometry(cfg): (4,)})
+    assert passes_per_tile(shape, cfg) == [4]
+    with pytest.raises(CompositionError, match="depend on the masks"):
+        passes_per_tile(LayerShape("b0.k_proj", 2, 4, 4, 64, 5), cfg)
+    with pytest.raises(CompositionError, match="1 tiles' passes for 2 tiles"):
+        passes_per_tile(LayerShape("x", 2, 4, 8, 64, 5, {pass_geometry(cfg): (4,)}), cfg)
+
+
+def test_a_slice_layer_takes_the_model_layers_size_and_its_passes_only_if_same_pattern() -> None:
+    from silicon.layer_work import with_full_size
+
+    geo = (4, 32, 32, 32)
+    model = {
+        "b1.q_proj": LayerShape("b1.q_proj", 4, 8, 576, 576, 16, {geo: (9,) * 18}),
+        "b2.q_proj": LayerShape("b2.q_proj", 4, 6, 576, 576, 16, {geo: (12,) * 18}),
+    }
+    extract = [LayerShape("b1.q_proj", 4, 8, 8, 576, 8), LayerShape("b2.q_proj", 4, 8, 8, 576, 8)]
+    full = with_full_size(extract, model)
+    assert [(s.n, s.m, s.cout, s.tokens) for s in full] == [(4, 8, 576, 16), (4, 8, 576, 16)]
+    assert full[0].passes == {geo: (9,) * 18} and full[1].passes == {}
+    with pytest.raises(CompositionError, match=r"b3\.q_proj: not a layer"):
+        with_full_size([LayerShape("b3.q_proj", 4, 8, 8, 576, 8)], model)
+    with pytest.raises(CompositionError, match="K=1536, model table K=576"):
+        with_full_size([LayerShape("b1.q_proj", 4, 8, 8, 1536, 8)], model)

@@ -265,6 +265,7 @@ def run_cocotb(
     includes: Sequence[Path] | None = None,
     public: Sequence[tuple[str, str]] = (),
     run_dir: Path | None = None,
+    toggle_max_width: int | None = None,
 ) -> int:
     """Build (incrementally) and run ``test_module`` on ``toplevel``; return the tests run.
 
@@ -276,6 +277,8 @@ def run_cocotb(
     ``run_dir`` is the simulator's working folder (default: a fresh folder beside the build,
     removed after a passing run) and holds the run's results XML; runs with their own
     ``run_dir`` share one build in parallel (with coverage, also their own ``results_name``).
+    ``toggle_max_width`` raises Verilator's limit (256 bits) on the signals toggle coverage
+    counts (silicon.gatesim needs every bit of a core's widest stream port).
     """
     sim = sim or current_sim()
     apply_simulator_env(sim)
@@ -283,6 +286,8 @@ def run_cocotb(
     build_tag = f"{tag}-cov" if coverage else tag
     build_dir = build_dir_for(sim, toplevel, build_tag)
     build_args = verilator_build_args(coverage) if sim == "verilator" else ["-g2012"]
+    if coverage and toggle_max_width is not None and sim == "verilator":
+        build_args += ["--coverage-max-width", str(toggle_max_width)]
     # Another process (a second `make sim`, xdist workers, tb.replay's workers) may use the
     # same build folder. Runs share it under a shared lock; a build takes the lock exclusively
     # (it waits for every run to finish), or one process's make deletes the precompiled
