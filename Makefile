@@ -33,6 +33,9 @@ TRADEOFF_AREA ?= docs/data/area_paper.json
 ENERGY_DESIGNS  ?=
 ENERGY_LAYERS   ?= 7-13,21-27
 ENERGY_WORKLOAD ?= extract
+# make energy-paper: the small runs each paper design is composed from, and the mid runs that
+# validate each kind of core (silicon.compose_paper.PAPER, VALIDATION).
+ENERGY_PAPER_RUNS ?= small_g1 small small_dense small_g1_rpb4 small_dense_rpb4 small_fixed12_rpb4 small_fixed24_rpb4 mid_g1 mid mid_g1_rpb8 mid_dense
 PYTEST   := $(PY) -m pytest
 XDIST    := -n $(JOBS) --dist loadgroup
 
@@ -46,7 +49,7 @@ endif
 # with one line naming it, why and what is legal, exit status 2. The checker needs only the
 # system Python (scripts/check_make_vars.py).
 CHECKED_VARS := SIM CONFIG SEED WAVES JOBS WORKERS REPLAY_CORE REPLAY_METHOD REPLAY_METRIC AREA_CONFIGS \
-	TRADEOFF_AREA AREA_MAPPED AREA_FLAT ENERGY_DESIGNS ENERGY_LAYERS ENERGY_WORKLOAD
+	TRADEOFF_AREA AREA_MAPPED AREA_FLAT ENERGY_DESIGNS ENERGY_LAYERS ENERGY_WORKLOAD ENERGY_PAPER_RUNS
 CHECK_PY := $(firstword $(shell command -v $(PYTHON) python3 2>/dev/null))
 ifneq ($(filter-out help clean,$(or $(MAKECMDGOALS),help)),)
 BAD_VAR := $(shell $(CHECK_PY) scripts/check_make_vars.py $(foreach v,$(CHECKED_VARS),'$(subst ','\'',$(v)=$($(v)))'))
@@ -112,10 +115,12 @@ energy: venv apt ## Gate-level energy per MAC on real SmolLM2 jobs + OpenSTA che
 	$(PY) -m silicon.energy_flow --layers $(ENERGY_LAYERS) --workload $(ENERGY_WORKLOAD) \
 		$(if $(strip $(ENERGY_DESIGNS)),--designs "$(ENERGY_DESIGNS)")
 
-energy-paper: venv apt ## Paper-size energy composed from small flat runs, validated on mid_g1 / mid_dense (build/energy/compose.md; ~1.5 h from clean, resumable)
-	$(PY) -m silicon.energy_flow --layers $(ENERGY_LAYERS) --no-sta \
-		--designs small_g1,small_dense,small_fixed12,small_fixed24,mid_g1,mid_dense
-	$(PY) -m silicon.compose_paper --area docs/data/silicon.json
+energy-paper: venv apt ## Every characterisation and validation run from scratch, then the paper-size composition (build/energy/compose.md; ~2.5 h from clean, resumable)
+	$(PY) -m silicon.energy_flow --layers $(ENERGY_LAYERS) --no-sta --no-compose \
+		--designs small_fixed12,small_fixed24
+	$(PY) -m silicon.energy_flow --layers $(ENERGY_LAYERS) --no-sta --no-compose --no-own-models \
+		--designs "$(ENERGY_PAPER_RUNS)"
+	$(PY) -m silicon.compose_paper --runs build/energy/runs
 
 tradeoff: venv-flow apt ## Accuracy / latency / area per core variant (G, RPB) into build/tradeoff
 	$(PY) -m bench.tradeoff --evals docs/results/tradeoff/g*-* --area $(TRADEOFF_AREA)

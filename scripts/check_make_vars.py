@@ -100,6 +100,7 @@ CHECKS = {
     "ENERGY_DESIGNS": _designs,  # empty: silicon.energy_flow's default designs
     "ENERGY_LAYERS": _layers,
     "ENERGY_WORKLOAD": _workload,
+    "ENERGY_PAPER_RUNS": _config_list,  # make energy-paper: the small and mid runs
     "AREA_MAPPED": _flag,  # make area: 1 also maps to the cell library (um^2), 0 generic only
     "AREA_FLAT": _config_list,  # make area: configurations also mapped flattened
 }

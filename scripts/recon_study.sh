@@ -4,11 +4,18 @@
 # combination, with --permute balanced). One `flow prune` at a time behind /tmp/cpu.lock;
 # resumable (a run whose JSON log exists is skipped). Summary: scripts/recon_summary.py OUT.
 # Usage: scripts/recon_study.sh OUT [JOBS_FILE]
-#   JOBS_FILE lines: NAME SET EVAL_START PERMUTE RECON [METHOD]; METHOD uniform (4:8, the
-#   default) or measured (the measured-cost selection per block on paper_g1, cost table cached)
+#   JOBS_FILE lines: NAME SET EVAL_START PERMUTE RECON [METHOD [METRIC [CORE]]]; METHOD uniform
+#   (4:8, the default) or measured (the measured-cost selection per block, cost table cached);
+#   METRIC sparsegpt (default) or wanda; CORE paper_g1 (default: standard masks) or paper (G = C:
+#   pair-shared masks, the ones that core runs at full speed).
+#   FLOW_ARGS adds options to every run (e.g. "--device cuda --model X.gguf --text Y");
+#   LOCK=none runs without /tmp/cpu.lock (a GPU machine running several job files at once).
 set -euo pipefail
 OUT=${1:?usage: scripts/recon_study.sh OUT [JOBS_FILE]}
 PYTHON=${PYTHON:-.venv/bin/python}
+read -r -a flow_args <<< "${FLOW_ARGS:-}"
+lock=(flock /tmp/cpu.lock)
+[ "${LOCK:-}" = none ] && lock=()
 mkdir -p "$OUT"
 default_jobs() {
   # choosing: calibration sets 0-2 on the study's windows (eval-start 0.5)
@@ -30,7 +37,7 @@ default_jobs() {
   echo "s3-w075-perm-block 3 0.75 balanced block"; echo "s4-w085-perm-block 4 0.85 balanced block"
 }
 jobs=$( [ $# -ge 2 ] && cat "$2" || default_jobs )
-while read -r name set start perm recon method; do
+while read -r name set start perm recon method metric core; do
   [ -z "$name" ] && continue
   log=$OUT/prune-$name.json
   [ -s "$log" ] && { echo "skip $name (done)"; continue; }
@@ -39,11 +46,16 @@ while read -r name set start perm recon method; do
   [ "$perm" != none ] && extra+=(--permute "$perm")
   case ${method:-uniform} in
     uniform) extra+=(--method uniform --pattern 4:8) ;;
-    measured) extra+=(--method measured --hw-config paper_g1) ;;
+    measured) extra+=(--method measured) ;;
     *) echo "$name: unknown method $method" >&2; exit 2 ;;
   esac
+  case ${core:-paper_g1} in
+    paper_g1) extra+=(--hw-config paper_g1 --mask standard) ;;
+    paper) extra+=(--hw-config paper --mask pair-shared) ;;
+    *) echo "$name: unknown core $core" >&2; exit 2 ;;
+  esac
   echo "=== $name $(date -u +%T)"
-  flock /tmp/cpu.lock "$PYTHON" -m flow prune --metric sparsegpt \
+  "${lock[@]}" "$PYTHON" -m flow prune --metric "${metric:-sparsegpt}" "${flow_args[@]}" \
     --target 0.5 --calib-set "$set" --eval-start "$start" "${extra[@]}" --log "$log.tmp" \
     > "$OUT/prune-$name.out" 2>&1
   mv "$log.tmp" "$log"

@@ -27,7 +27,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from golden.config import HwConfig
@@ -66,30 +66,51 @@ VALIDATION = (
     ("small", "mid"),
     ("small_dense", "mid_dense"),
 )
+# (small design characterised, paper design composed): FlexCiM and both baselines with the
+# original interface (RPB = 1: one macro row per activation beat) and with the recommended
+# core's (RPB = R: one token per beat), each compared with FlexCiM at G = 1 of its interface.
 PAPER = (
     ("small_g1", "paper_g1"),
-    ("small_g1_rpb4", "paper_g1_rpb32"),
     ("small", "paper"),
     ("small_dense", "paper_dense"),
     ("small_fixed12", "paper_fixed12"),
     ("small_fixed24", "paper_fixed24"),
+    ("small_g1_rpb4", "paper_g1_rpb32"),
+    ("small_dense_rpb4", "paper_dense_rpb32"),
+    ("small_fixed12_rpb4", "paper_fixed12_rpb32"),
+    ("small_fixed24_rpb4", "paper_fixed24_rpb32"),
 )
 # Paper designs whose hierarchical mapping does not fit this machine (Yosys needs > 23 GB on
-# paper_fixed24): units derived block by block, (cells, flip-flops) of the paper base design x
-# (small design / small base design); the cell, tree and merge modules are the same RTL at both
-# sizes, so the ratio carries the baseline's per-cell difference (`derived_units`).
+# paper_fixed24) or is not worth 10 min each: units derived block by block, (cells,
+# flip-flops) of a mapped paper design x (small design / its small counterpart); the cell,
+# tree and merge modules are the same RTL at both sizes, so the ratio carries the baseline's
+# per-cell difference, and the RPB = R baselines take the front end of the mapped RPB = R core
+# (`derived_units`).
 DERIVED = {
     "paper_fixed12": ("paper_dense", "small_fixed12", "small_dense"),
     "paper_fixed24": ("paper_dense", "small_fixed24", "small_dense"),
+    "paper_dense_rpb32": ("paper_g1_rpb32", "small_dense_rpb4", "small_g1_rpb4"),
+    "paper_fixed12_rpb32": ("paper_g1_rpb32", "small_fixed12_rpb4", "small_g1_rpb4"),
+    "paper_fixed24_rpb32": ("paper_g1_rpb32", "small_fixed24_rpb4", "small_g1_rpb4"),
 }
-# The validation whose error bounds each paper design: the mid run of the same kind of core.
+# Fixed-pattern designs also composed on the uniform model of their own pattern (the run
+# <small>.own.json: silicon.energy_flow on silicon.workload.OWN_WORKLOADS), the accuracy they
+# allow beside FlexCiM's.
+OWN_MODEL = (("small_fixed12", "paper_fixed12"), ("small_fixed24", "paper_fixed24"))
+# What a paper row keeps of its whole-model composition.
+WHOLE_KEYS = ("cycles", "job_cycles", "issues", "useful_macs", "joules", "blocks")
+# The validation whose error bounds each paper design: the mid run of the same kind of core
+# (and interface, where one was run).
 ERROR_FROM = {
     "paper_g1": "mid_g1",
-    "paper_g1_rpb32": "mid_g1_rpb8",
     "paper": "mid",
     "paper_dense": "mid_dense",
     "paper_fixed12": "mid_dense",
     "paper_fixed24": "mid_dense",
+    "paper_g1_rpb32": "mid_g1_rpb8",
+    "paper_dense_rpb32": "mid_dense",
+    "paper_fixed12_rpb32": "mid_dense",
+    "paper_fixed24_rpb32": "mid_dense",
 }
 # Committed characterisation runs (silicon.energy_flow's runs/<design>.json, with the clock-only
 # energy per cycle), used for a design this build has not run.
@@ -208,13 +229,14 @@ def clock_only(folder: Path, liberty: Path = DEFAULT_LIBERTY) -> dict[str, float
     return out
 
 
-def load_run(runs: list[Path], design: str) -> dict:
-    """The run of `design` from the first of `runs` (folders of <design>.json) that has it,
-    marked with where it came from."""
-    path = next((r / f"{design}.json" for r in runs if (r / f"{design}.json").is_file()), None)
+def load_run(runs: list[Path], design: str, kind: str = "") -> dict:
+    """The run of `design` (`kind` ".own": on its own model) from the first of `runs`
+    (folders of <design><kind>.json) that has it, marked with where it came from."""
+    name = f"{design}{kind}.json"
+    path = next((r / name for r in runs if (r / name).is_file()), None)
     if path is None:
         raise CompositionError(
-            f"no run of {design} in {', '.join(str(r) for r in runs)} "
+            f"no run {name} in {', '.join(str(r) for r in runs)} "
             f"(python -m silicon.energy_flow --designs {design} writes it)"
         )
     data = json.loads(path.read_text())
@@ -366,24 +388,43 @@ def compose_all(
         for r in sorted(RULES):
             validation.append(validate(src_of(small), run, r))
     errors = {(v["target"], v["rule"]): v["relative_error"] for v in validation}
+
+    def paper_row(src: Source, target: str, slice_: list[LayerShape], whole_: list) -> dict:
+        """`target` composed from `src` on the slice (its layers at full size) and on the
+        whole model; a slice that needs masks the table does not hold is left out, named."""
+        whole = predict(src, target, whole_, rule)
+        try:
+            row = predict(src, target, slice_, rule)
+        except CompositionError as exc:
+            row = {**whole, "slice_missing": str(exc)}
+        row["model"] = {k: whole[k] for k in (*WHOLE_KEYS, "pj_per_useful_mac")}
+        row["error_bar"] = abs(errors[(ERROR_FROM[target], rule)])
+        row["error_from"] = ERROR_FROM[target]
+        return row
+
     paper = []
+    flexcim_ppl = (header.get("stimulus_source") or {}).get("perplexity")
     for small, target in PAPER:
         if wanted is not None and target not in wanted:
             continue
         src = src_of(small)
         log(f"{target}: composed from {small}, on the slice and on the whole model")
-        whole = predict(src, target, model, rule)
-        try:
-            row = predict(src, target, with_full_size(src.shapes, by_name), rule)
-        except CompositionError as exc:  # the slice's own masks are needed and not at hand
-            row = {**whole, "slice_missing": str(exc)}
-        row["error_bar"] = abs(errors[(ERROR_FROM[target], rule)])
-        row["error_from"] = ERROR_FROM[target]
-        row["model"] = {
-            k: whole[k]
-            for k in ("cycles", "job_cycles", "issues", "useful_macs", "joules", "blocks")
-        }
-        row["model"]["pj_per_useful_mac"] = whole["pj_per_useful_mac"]
+        row = paper_row(src, target, with_full_size(src.shapes, by_name), model)
+        row["model_name"], row["perplexity"] = "FlexCiM's (the table's)", flexcim_ppl
+        paper.append(row)
+    for small, target in OWN_MODEL:
+        if wanted is not None and target not in wanted:
+            continue
+        run = load_run(runs, small, ".own")
+        src = sources.setdefault(f"{small}.own", source(run))
+        log(f"{target}: on its own model ({run['model']['method']}), composed from {small}")
+        (n, m), *rest = {(s.n, s.m) for s in src.shapes}
+        if rest:
+            raise CompositionError(f"{run['run_file']}: not a uniform model")
+        own_model = [replace(s, n=n, m=m, passes={}) for s in model]
+        row = paper_row(src, target, with_full_size(src.shapes, by_name), own_model)
+        row["model_name"], row["perplexity"] = run["model"]["method"], run["model"]["perplexity"]
+        row["own_model"] = True
         paper.append(row)
     return {
         "rule": rule,

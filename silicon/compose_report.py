@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from golden.config import HwConfig
 from silicon.blocks import ORDER
 
 
@@ -46,12 +47,26 @@ def markdown(result: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def label(row: dict) -> str:
+    return f"{row['target']} (own model)" if row.get("own_model") else row["target"]
+
+
+def ref_key(design: str) -> tuple[int, bool]:
+    """(RPB, whether the design is FlexCiM at G = 1): each row compares with the FlexCiM G = 1
+    core of its own interface."""
+    cfg = HwConfig.named(design)
+    return cfg.RPB, cfg.fixed_pattern is None and cfg.sel_width == 1
+
+
 def paper_tables(result: dict) -> list[str]:
     """The paper-size slice and whole-model tables (also part of make energy's energy.md)."""
     paper = result["paper"]
-    ref = next((p for p in paper if p["target"] == "paper_g1_rpb32"), None)
-    ref = ref or next((p for p in paper if p["target"] == "paper_g1"), None)
-    name = ref["target"] if ref else "-"
+    refs = {ref_key(p["target"]): p for p in paper if ref_key(p["target"])[1]}
+    name = "FlexCiM G = 1, same RPB"
+
+    def ref_of(row: dict) -> dict | None:
+        return refs.get((ref_key(row["target"])[0], True))
+
     tokens = ", ".join(str(t) for t in result["paper_tokens"])
     table = result["model_table"]
     out = [
@@ -65,9 +80,10 @@ def paper_tables(result: dict) -> list[str]:
     missing = [p for p in paper if "slice_missing" in p]
     paper = [p for p in paper if "slice_missing" not in p]
     for p in paper:
+        ref = ref_of(p)
         ratio = p["pj_per_useful_mac"] / ref["pj_per_useful_mac"] if ref else None
         out.append(
-            f"| {p['target']} | {p['source']} | {p['cells']:,} | {p['area_um2']:,.0f} | "
+            f"| {label(p)} | {p['source']} | {p['cells']:,} | {p['area_um2']:,.0f} | "
             f"{p['job_cycles']:,} | **{p['pj_per_useful_mac']:.1f}** | "
             f"+-{100 * p['error_bar']:.1f}% ({p['error_from']}) | "
             f"{'' if ratio is None else f'{ratio:.2f}x'} |"
@@ -78,7 +94,7 @@ def paper_tables(result: dict) -> list[str]:
         for p in missing
     ]
     out += ["", "By block (pJ / useful MAC):", ""]
-    out.append("| block | " + " | ".join(p["target"] for p in paper) + " |")
+    out.append("| block | " + " | ".join(label(p) for p in paper) + " |")
     out.append("|---|" + "---:|" * len(paper))
     for block in ORDER:
         if not any(block in p["blocks"] for p in paper):
@@ -101,21 +117,28 @@ def paper_tables(result: dict) -> list[str]:
         "characterised on the slice. Job cycles are golden.cycle_model's, which the replay "
         "matches in RTL.",
         "",
-        f"| design | job cycles | cycles / {name} | energy (uJ) | pJ / useful MAC | / {name} |",
-        "|---|---:|---:|---:|---:|---:|",
+        "A fixed-pattern core runs FlexCiM's model dense wherever a layer's pattern is not "
+        "always compliant with its own (golden.cycle_model.always_compliant); `(own model)` "
+        "rows run the uniform model of the core's pattern, every layer at its rate.",
+        "",
+        f"| design | model | perplexity | mm^2 | job cycles | cycles / {name} | energy (uJ) "
+        f"| pJ / useful MAC | / {name} |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    rm = ref["model"] if ref else None
     for p in result["paper"]:
         m = p["model"]
+        rm = ref_of(p)["model"] if ref_of(p) else None
         c = f"{m['job_cycles'] / rm['job_cycles']:.2f}x" if rm else ""
         e = f"{m['pj_per_useful_mac'] / rm['pj_per_useful_mac']:.2f}x" if rm else ""
+        ppl = p.get("perplexity")
         out.append(
-            f"| {p['target']} | {m['job_cycles']:,} | {c} | {m['joules'] * 1e6:,.1f} | "
-            f"**{m['pj_per_useful_mac']:.1f}** | {e} |"
+            f"| {label(p)} | {p.get('model_name', '')} | {'-' if ppl is None else f'{ppl:.2f}'} "
+            f"| {p['area_um2'] / 1e6:,.1f} | {m['job_cycles']:,} | {c} | "
+            f"{m['joules'] * 1e6:,.1f} | **{m['pj_per_useful_mac']:.1f}** | {e} |"
         )
     every = result["paper"]
     out += ["", "Whole model by block (pJ / useful MAC):", ""]
-    out.append("| block | " + " | ".join(p["target"] for p in every) + " |")
+    out.append("| block | " + " | ".join(label(p) for p in every) + " |")
     out.append("|---|" + "---:|" * len(every))
     for block in ORDER:
         if not any(block in p["model"]["blocks"] for p in every):

@@ -332,6 +332,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--liberty", type=Path, default=DEFAULT_LIBERTY)
     parser.add_argument("--no-sta", action="store_true", help="skip the OpenSTA cross-check")
     parser.add_argument(
+        "--no-own-models",
+        action="store_true",
+        help="run the fixed-pattern designs on FlexCiM's model only (not also on their own)",
+    )
+    parser.add_argument(
         "--no-compose",
         action="store_true",
         help="skip the paper-size composition (silicon.compose_paper: this run's designs, the "
@@ -351,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = [run_design(d, workload, layers, lib_path) for d in designs]
     # Issue 21 item 5: each fixed-pattern core also on the model it allows (its pattern,
     # same pruner), the accuracy beside the energy.
-    own = [run_design(d, w, layers, lib_path) for d, w in own_workloads(designs)]
+    own_runs = [] if args.no_own_models else own_workloads(designs)
+    own = [run_design(d, w, layers, lib_path) for d, w in own_runs]
     sta = None if args.no_sta else sta_check(rows[0], lib_path)
     result = {
         "workload": {
@@ -377,6 +383,10 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         one = {**result, "designs": [row], "own_models": [], "opensta": None}
         write_atomic(OUT / "runs" / f"{row['design']}.json", json.dumps(one, indent=1) + "\n")
+    for row in own:  # a fixed-pattern design on its own model: <design>.own.json
+        wl = {**result["workload"], "file": row["model"]["file"]}
+        one = {**result, "workload": wl, "designs": [row], "own_models": [], "opensta": None}
+        write_atomic(OUT / "runs" / f"{row['design']}.own.json", json.dumps(one, indent=1) + "\n")
     failed = None
     if not args.no_compose:
         failed = compose_into(result)

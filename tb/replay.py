@@ -133,6 +133,7 @@ def summary(records: list[dict], wall_s: float, stim_path: Path, config: str) ->
     rtl = sum(r["rtl_cycles"] for r in records)
     return {
         "stimulus": shown(stim_path),
+        "stimulus_sha256": file_digest(stim_path),  # ties the figures to one export
         "config": config,
         "layers": len(records),
         "jobs": sum(r["jobs"] for r in records),
