@@ -98,7 +98,7 @@ DERIVED = {
 # allow beside FlexCiM's.
 OWN_MODEL = (("small_fixed12", "paper_fixed12"), ("small_fixed24", "paper_fixed24"))
 # What a paper row keeps of its whole-model composition.
-WHOLE_KEYS = ("cycles", "job_cycles", "issues", "useful_macs", "joules", "blocks")
+WHOLE_KEYS = ("cycles", "job_cycles", "issues", "useful_macs", "joules", "blocks", "layers")
 # The validation whose error bounds each paper design: the mid run of the same kind of core
 # (and interface, where one was run).
 ERROR_FROM = {
@@ -326,6 +326,21 @@ def predict(src: Source, target: str, shapes: list[LayerShape], rule: str) -> di
         "pj_per_useful_mac": joules * 1e12 / useful,
         "blocks": totals(energy),
         "parts": energy,
+        # Per layer: the same rates on that layer's work alone (the composition is linear in
+        # the counts, so the layers add up to the total).
+        "layers": [
+            {
+                "layer": s.name,
+                "pattern": f"{s.n}:{s.m}",
+                "job_cycles": job_cycles_of([s], cfg),
+                "joules": sum(
+                    totals(
+                        compose(rates, units, workload_work([s], cfg, src.overhead), RULES[rule])
+                    ).values()
+                ),
+            }
+            for s in shapes
+        ],
     }
 
 

@@ -150,4 +150,53 @@ def paper_tables(result: dict) -> list[str]:
             for p in every
         ]
         out.append(f"| {block} | " + " | ".join(cells) + " |")
+    return out + block_table(result)
+
+
+def block_table(result: dict) -> list[str]:
+    """Per decoder block (its sublayers summed) at the recommended interface (the largest RPB
+    composed): FlexCiM G = 1's cycles and energy, and each baseline's ratios to it."""
+    rows = [p for p in result["paper"] if not p.get("own_model") and "layers" in p["model"]]
+    if not rows:
+        return []
+    rpb = max(HwConfig.named(p["target"]).RPB for p in rows)
+    same = [p for p in rows if rpb == HwConfig.named(p["target"]).RPB]
+    ref = next((p for p in same if ref_key(p["target"])[1]), None)
+    if ref is None:
+        return []
+    others = [p for p in same if p is not ref]
+
+    def by_block(row: dict) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for ly in row["model"]["layers"]:
+            out.setdefault(ly["layer"].split(".")[0], []).append(ly)
+        return out
+
+    ref_blocks = by_block(ref)
+    other_blocks = [by_block(p) for p in others]
+    out = [
+        "",
+        f"Whole model per decoder block, RPB = {rpb} ({ref['target']}; each baseline's energy "
+        "and cycles over it). Composed from mean rates per issue and cycle, so blocks of one "
+        "pattern compose alike; the data-dependent spread between layers of one shape is the "
+        "small runs' (energy.md's per-layer table, a few per cent). Every layer: compose.json.",
+        "",
+        "| block | pattern | job cycles | energy (uJ) | "
+        + " | ".join(f"{p['target']} energy / cycles" for p in others)
+        + " |",
+        "|---|---|---:|---:|" + "---:|" * len(others),
+    ]
+    for block, layers in ref_blocks.items():
+        cycles = sum(ly["job_cycles"] for ly in layers)
+        joules = sum(ly["joules"] for ly in layers)
+        ratios = []
+        for ob in other_blocks:
+            o = ob[block]
+            ratios.append(
+                f"{sum(ly['joules'] for ly in o) / joules:.2f}x / "
+                f"{sum(ly['job_cycles'] for ly in o) / cycles:.2f}x"
+            )
+        patterns = ", ".join(sorted({ly["pattern"] for ly in layers}))
+        head = f"| {block} | {patterns} | {cycles:,} | {joules * 1e6:,.2f} | "
+        out.append(head + " | ".join(ratios) + " |")
     return out

@@ -78,3 +78,12 @@ def test_a_missing_run_is_named(tmp_path: Path) -> None:
     AREA_REPORTS[:] = list(COMMITTED_AREA)
     with pytest.raises(CompositionError, match=r"no run mid_g1\.json in .*silicon\.energy_flow"):
         compose_all([tmp_path])
+
+
+def test_the_layers_add_up_to_the_whole_model(composed: dict) -> None:
+    """Per-layer figures (the per-layer and per-block tables) are the whole model's, split."""
+    for p in composed["paper"]:
+        layers = p["model"]["layers"]
+        assert len(layers) == composed["model_table"]["layers"]
+        assert sum(ly["job_cycles"] for ly in layers) == p["model"]["job_cycles"]
+        assert sum(ly["joules"] for ly in layers) == pytest.approx(p["model"]["joules"], rel=1e-9)
