@@ -281,12 +281,23 @@ def plot(result: dict, order: list[str], path: Path) -> None:
 
 def whole_model_panel(ax, comp: dict) -> None:
     """Paper size, whole model: energy per useful MAC against job cycles, with error bars."""
-    for p in comp["paper"]:
+    for i, p in enumerate(comp["paper"]):
         m = p["model"]
         pj = m["pj_per_useful_mac"]
         marker = "o" if HwConfig.named(p["target"]).fixed_pattern is None else "s"
         ax.errorbar(m["job_cycles"] / 1e6, pj, yerr=pj * p["error_bar"], fmt=marker, capsize=3)
-        ax.annotate(p["target"], (m["job_cycles"] / 1e6, pj), fontsize=7)
-    ax.set_xlabel("whole-model job cycles (millions)")
+        name = p["target"].replace("paper_", "").replace("paper", "G=C") + (
+            " (own)" if p.get("own_model") else ""
+        )
+        # labels of nearby points alternate above and below
+        ax.annotate(
+            name,
+            (m["job_cycles"] / 1e6, pj),
+            fontsize=6,
+            xytext=(4, 6 if i % 2 else -9),
+            textcoords="offset points",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("whole-model job cycles (millions, log)")
     ax.set_ylabel("pJ per useful MAC (composed)")
     ax.set_title("Paper size, whole model")
