@@ -265,7 +265,7 @@ def add_common(p: argparse.ArgumentParser, n_eval: int) -> None:
         help="input-channel permutation before N:M grouping, per sublayer and pattern: "
         "balanced (channels sorted by summed metric, dealt to groups in snake order), lsa "
         "(balanced + linear-sum-assignment refinement, as RIA); the stimulus carries it "
-        "(default: none)",
+        "(default: none; flow export: balanced)",
     )
     add_reconstruct(l18)
 
@@ -278,7 +278,8 @@ def add_reconstruct(g: argparse._ArgumentGroup) -> None:
         choices=RECONSTRUCT_MODES,
         default="none",
         help="after each block is pruned, fit its kept weights (masks fixed) to the dense "
-        "block's outputs on the same calibration inputs with a few Adam steps (default: none)",
+        "block's outputs on the same calibration inputs with a few Adam steps (default: none; "
+        "flow export: block)",
     )
     g.add_argument(
         "--recon-steps",

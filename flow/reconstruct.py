@@ -136,7 +136,8 @@ def reconstruct_block(
         if w is not inp.sublayers[name].weight or w.device.type == "meta":
             raise ValueError(
                 f"--reconstruct block: the weight of {name} in block {inp.index} is offloaded "
-                "(--device-map with host offload); reconstruction needs resident blocks"
+                "(--device-map with host offload); reconstruction needs resident blocks "
+                "(--reconstruct none prunes without it)"
             )
     before = output_mse(block, inp.inputs, inp.outputs)
     pruned = {name: w.detach().clone() for name, w in stored.items()}

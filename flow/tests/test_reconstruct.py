@@ -166,6 +166,8 @@ def test_bad_options_refused_before_loading(
     base = [command, "--model", str(tmp_path), "--text", str(text_file), "--batch", "8"]
     if command == "eval":
         base += ["--methods", "uniform", "--metrics", "sparsegpt", "--out", str(tmp_path / "o")]
+    if command == "export" and "only with" in message:
+        extra = ["--reconstruct", "none", *extra]  # the export reconstructs by default
     assert main([*base, *extra]) == 2
     assert message in capsys.readouterr().err
     with pytest.raises(SystemExit):
@@ -182,8 +184,21 @@ def _export_args(**over: object) -> argparse.Namespace:
     return a
 
 
+def test_export_defaults_to_the_kept_levers() -> None:
+    """flow export's default is the best combination measured (issue 18): balanced permutation
+    and block reconstruction; the other commands keep both off."""
+    from flow.cli import build_parser
+
+    a = _export_args()
+    assert (a.permute, a.reconstruct) == ("balanced", "block")
+    p = build_parser().parse_args(["prune"])
+    assert (p.permute, p.reconstruct) == ("none", "none")
+    plain = build_parser().parse_args(["export", "--permute", "none", "--reconstruct", "none"])
+    assert (plain.permute, plain.reconstruct) == ("none", "none")
+
+
 def test_cache_keys_include_reconstruction_only_when_on() -> None:
-    off, on = _export_args(), _export_args(reconstruct="block")
+    off, on = _export_args(reconstruct="none"), _export_args(reconstruct="block")
     assert not any(k.startswith("recon") for k in export_options(off))
     keyed = export_options(on)
     assert keyed["reconstruct"] == "block" and keyed["recon_steps"] == 50
