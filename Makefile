@@ -10,7 +10,8 @@ CONFIG   ?=
 WORKERS  ?= 2
 # make replay: the core and the model it replays. By default the core the project recommends
 # (docs/DESIGN_SPACE.md) and the best model it makes: measured-cost selection, SparseGPT, 50 %,
-# with the masks the core runs at full speed (--mask auto: standard at G = 1). REPLAY_CORE=paper
+# with the masks the core runs at full speed (--mask auto: standard at G = 1), permuted and
+# reconstructed (flow export's defaults, issue 18). REPLAY_CORE=paper
 # replays the original core (G = C) with its pair-shared model; REPLAY_METHOD=flow the paper's
 # selection.
 REPLAY_CORE   ?= paper_g1_rpb32
