@@ -254,6 +254,7 @@ def compare_alternatives(
         opts.get("mask"),
         src.get("windows", {}),
         shown(study),
+        {k: opts.get(k, "none") for k in ("permute", "reconstruct")},
     )
     label = f"{src.get('method', 'this model')}"
     rows = rc.hardware_rows(result, ppl, label, cfg)

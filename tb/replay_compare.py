@@ -162,9 +162,12 @@ class Perplexities:
         mask: str,
         windows: dict,
         label: str | None = None,
+        levers: dict | None = None,
     ) -> Perplexities:
         """Dense and uniform perplexities of one calibration set from a `flow eval`
-        results.json, used only when its windows are the export's (else left out)."""
+        results.json, used only when its windows are the export's (else left out), and its
+        uniform ones only when its models were pruned with the export's `levers` (permute,
+        reconstruct; an older results.json without them pruned with neither)."""
         label = label or str(path)
         if not path.is_file():
             return cls(this_model, None, {}, f"{label} not found")
@@ -189,6 +192,17 @@ class Perplexities:
                 uniform[row["label"].removeprefix("uniform ")] = row["ppl"][
                     row["seeds"].index(seed)
                 ]
+        args = data.get("args", {})
+        theirs = {k: args.get(k, "none") for k in ("permute", "reconstruct")}
+        ours = {k: (levers or {}).get(k, "none") for k in theirs}
+        if theirs != ours:
+            why = ", ".join(f"{k} {ours[k]} (study: {theirs[k]})" for k in ours)
+            return cls(
+                this_model,
+                summary["dense_ppl"],
+                {},
+                f"{label} (calibration set {seed}), dense only: the export's levers differ: {why}",
+            )
         return cls(this_model, summary["dense_ppl"], uniform, f"{label} (calibration set {seed})")
 
 

@@ -116,3 +116,10 @@ def test_study_perplexities_are_used_only_for_the_same_windows(tmp_path) -> None
         66.0, path, "sparsegpt", "standard", windows | {"eval_range": [0, 100]}
     )
     assert other.dense is None and other.uniform == {} and "other windows" in other.source
+    # an export pruned with levers the study's uniform models lack: their perplexities would
+    # understate what a fixed core's model reaches, so only the dense one is kept
+    levered = rc.Perplexities.from_study(
+        55.0, path, "sparsegpt", "standard", windows, levers={"permute": "balanced"}
+    )
+    assert levered.dense == 30.0 and levered.uniform == {}
+    assert "permute balanced (study: none)" in levered.source
