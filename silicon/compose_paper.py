@@ -15,7 +15,7 @@ also runs it and folds it into energy.md):
 
 Per run it needs the clock-only energy per cycle (the run's flat netlist, or the number a
 committed run carries) and every design's hierarchical OSU018 mapping (silicon.synth when
-mapped in this build, else the committed silicon.report rows `COMMITTED_AREA`; an unmapped
+mapped in this build, else committed silicon.report rows: silicon.design_units; an unmapped
 design costs one Yosys mapping, 3-10 min at paper size). Workload at a geometry:
 silicon.layer_work (golden.cycle_model), checked against the characterisation runs' measured
 job cycles.
@@ -27,7 +27,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from golden.config import HwConfig
@@ -45,6 +45,7 @@ from silicon.compose import (
     split_parts,
     totals,
 )
+from silicon.design_units import AREA_REPORTS, COMMITTED_AREA, hier_units, target_units
 from silicon.layer_work import (
     LayerShape,
     job_cycles_of,
@@ -80,19 +81,6 @@ PAPER = (
     ("small_fixed12_rpb4", "paper_fixed12_rpb32"),
     ("small_fixed24_rpb4", "paper_fixed24_rpb32"),
 )
-# Paper designs whose hierarchical mapping does not fit this machine (Yosys needs > 23 GB on
-# paper_fixed24) or is not worth 10 min each: units derived block by block, (cells,
-# flip-flops) of a mapped paper design x (small design / its small counterpart); the cell,
-# tree and merge modules are the same RTL at both sizes, so the ratio carries the baseline's
-# per-cell difference, and the RPB = R baselines take the front end of the mapped RPB = R core
-# (`derived_units`).
-DERIVED = {
-    "paper_fixed12": ("paper_dense", "small_fixed12", "small_dense"),
-    "paper_fixed24": ("paper_dense", "small_fixed24", "small_dense"),
-    "paper_dense_rpb32": ("paper_g1_rpb32", "small_dense_rpb4", "small_g1_rpb4"),
-    "paper_fixed12_rpb32": ("paper_g1_rpb32", "small_fixed12_rpb4", "small_g1_rpb4"),
-    "paper_fixed24_rpb32": ("paper_g1_rpb32", "small_fixed24_rpb4", "small_g1_rpb4"),
-}
 # Fixed-pattern designs also composed on the uniform model of their own pattern (the run
 # <small>.own.json: silicon.energy_flow on silicon.workload.OWN_WORKLOADS), the accuracy they
 # allow beside FlexCiM's.
@@ -115,28 +103,6 @@ ERROR_FROM = {
 # Committed characterisation runs (silicon.energy_flow's runs/<design>.json, with the clock-only
 # energy per cycle), used for a design this build has not run.
 COMMITTED_RUNS = ROOT / "docs" / "results" / "issue21" / "runs"
-# Committed hierarchical mappings (silicon.report rows) for designs not mapped in this build.
-COMMITTED_AREA = (
-    ROOT / "docs" / "data" / "silicon.json",
-    ROOT / "docs" / "data" / "energy_units.json",
-)
-
-
-def derived_units(base: dict[str, Units], small: dict[str, Units], small_base: dict[str, Units]):
-    """Per block, `base` x `small` / `small_base` (cells and flip-flops apart, rounded); a block
-    the small design has and its base lacks raises CompositionError naming it."""
-    out: dict[str, Units] = {}
-    for block, u in small.items():
-        b, sb = base.get(block), small_base.get(block)
-        if b is None or sb is None:
-            if u.cells or u.flops:
-                raise CompositionError(f"derived units: block {block!r} missing in the base")
-            out[block] = u
-            continue
-        cells = round(b.cells * u.cells / sb.cells) if sb.cells else 0
-        flops = round(b.flops * u.flops / sb.flops) if sb.flops else 0
-        out[block] = Units(cells, flops, u.core)
-    return out
 
 
 def extract_shapes(run: dict) -> list[LayerShape]:
@@ -156,56 +122,6 @@ def extract_shapes(run: dict) -> list[LayerShape]:
             mapped = map_layer(ly.weight, ly.n, ly.m, cfg, perm=ly.perm).passes
             passes[pass_geometry(cfg)] = tuple(mapped)
         out.append(LayerShape(ly.name, ly.n, ly.m, *ly.weight.shape, ly.act.shape[0], passes))
-    return out
-
-
-AREA_REPORTS: list[Path] = []  # silicon.report JSON files to take module rows from (--area)
-
-
-def hier_units(design: str, liberty: Path = DEFAULT_LIBERTY) -> dict:
-    """The design's per-module cells and flip-flops from its hierarchical mapping (silicon.synth,
-    cached; silicon.report's module rows), cached as units.json in the mapping's folder; or,
-    when the design is not mapped here yet, from the first `AREA_REPORTS` file (`make area`'s
-    silicon.json) that has it."""
-    from silicon.synth import OUT as SYNTH_OUT
-    from silicon.synth import MapOptions, config_params, run_key
-    from tb.common.runner import core_sources
-
-    key = run_key(core_sources("synth"), config_params(design), liberty, MapOptions(), False)
-    mapped = (SYNTH_OUT / f"{design}-hier-{key}" / "run.json").is_file()
-    for report in [] if mapped else AREA_REPORTS:
-        for row in json.loads(report.read_text())["configs"]:
-            if row["config"] == design:
-                return {
-                    "design": design,
-                    "mapping": str(report),
-                    "modules": row["modules"],
-                    "cells": row["cells"],
-                    "area_um2": row["area_um2"],
-                }
-    from bench.area import area_from_report
-    from silicon.area import module_cells
-    from silicon.liberty import read_liberty
-    from silicon.netlist import read_netlist
-    from silicon.report import module_rows
-    from silicon.synth import map_design
-
-    run = map_design(design, liberty=liberty, progress=log)
-    cache = run.folder / "units.json"
-    if cache.is_file():
-        return json.loads(cache.read_text())
-    netlist = read_netlist(run.netlist)
-    mods = module_cells(netlist, read_liberty(liberty))
-    generic = area_from_report(design, run.params, run.generic_report.read_text(), run.seconds)
-    rows = [asdict(r) for r in module_rows(netlist, mods, generic)]
-    out = {
-        "design": design,
-        "mapping": str(run.folder),
-        "modules": rows,
-        "cells": sum(r["cells"] * r["instances"] for r in rows),
-        "area_um2": sum(r["area_um2"] * r["instances"] for r in rows),
-    }
-    cache.write_text(json.dumps(out, indent=1) + "\n")
     return out
 
 
@@ -284,22 +200,6 @@ def source(run: dict) -> Source:
     energy = split_parts(run["blocks"], per_cycle, run["sim_cycles"])
     units = block_units(hier_units(run["design"])["modules"])
     return Source(run["design"], energy, units, work, shapes, overhead, check, run["run_file"])
-
-
-def target_units(target: str) -> tuple[dict[str, Units], dict]:
-    """Blocks' units of `target` and its totals (cells, area, where they come from)."""
-    if target not in DERIVED:
-        info = hier_units(target)
-        return block_units(info["modules"]), info
-    base, small, small_base = (hier_units(d) for d in DERIVED[target])
-    units = derived_units(*(block_units(x["modules"]) for x in (base, small, small_base)))
-    scale = small["area_um2"] / small_base["area_um2"]
-    info = {
-        "mapping": f"derived: {' x '.join(DERIVED[target][:2])} / {DERIVED[target][2]}",
-        "cells": sum(u.cells for u in units.values()),
-        "area_um2": base["area_um2"] * scale,
-    }
-    return units, info
 
 
 def predict(src: Source, target: str, shapes: list[LayerShape], rule: str) -> dict:

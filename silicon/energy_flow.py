@@ -27,7 +27,8 @@ from golden.config import HwConfig
 from golden.files import write_atomic
 from silicon.blocks import ORDER, block_of, port_block
 from silicon.compose import CompositionError, holdout
-from silicon.compose_paper import COMMITTED_AREA, COMMITTED_RUNS, clock_only, compose_all
+from silicon.compose_paper import COMMITTED_RUNS, clock_only, compose_all
+from silicon.design_units import AREA_REPORTS, COMMITTED_AREA
 from silicon.energy import Activity, EnergyReport, energy
 from silicon.flat import check_cells, read_netlist
 from silicon.gate_synth import synthesize
@@ -405,8 +406,6 @@ def compose_into(result: dict) -> str | None:
     """Paper size and whole model (silicon.compose_paper) from this run's designs and the
     committed runs of the others, into `result["composition"]`; the error's text if it fails
     (after everything measured is written)."""
-    from silicon.compose_paper import AREA_REPORTS
-
     AREA_REPORTS[:] = [p for p in COMMITTED_AREA if p.is_file()]
     log("paper-size composition (silicon.compose_paper): this run's designs, committed others")
     try:

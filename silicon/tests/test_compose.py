@@ -133,7 +133,7 @@ def test_baselines_run_other_patterns_dense() -> None:
 
 
 def test_derived_units_scale_the_base_by_the_small_ratio() -> None:
-    from silicon.compose_paper import derived_units
+    from silicon.design_units import derived_units
 
     base = {CELLS: Units(1000, 300), DIST: Units(0, 0)}
     small = {CELLS: Units(110, 36), DIST: Units(20, 0)}

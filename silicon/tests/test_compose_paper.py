@@ -11,13 +11,8 @@ from pathlib import Path
 import pytest
 
 from silicon.compose import CompositionError
-from silicon.compose_paper import (
-    AREA_REPORTS,
-    COMMITTED_AREA,
-    COMMITTED_RUNS,
-    VALIDATION,
-    compose_all,
-)
+from silicon.compose_paper import COMMITTED_RUNS, VALIDATION, compose_all
+from silicon.design_units import AREA_REPORTS, COMMITTED_AREA
 from tb.common.runner import ROOT
 
 REPLAYS = ROOT / "docs" / "results" / "issue21" / "replay_model"
