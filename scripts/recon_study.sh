@@ -9,7 +9,8 @@
 #   METRIC sparsegpt (default) or wanda; CORE paper_g1 (default: standard masks) or paper (G = C:
 #   pair-shared masks, the ones that core runs at full speed).
 #   FLOW_ARGS adds options to every run (e.g. "--device cuda --model X.gguf --text Y");
-#   LOCK=none runs without /tmp/cpu.lock (a GPU machine running several job files at once).
+#   LOCK=none runs without /tmp/cpu.lock (a GPU machine running several job files at once);
+#   TARGET (mean sparsity, default 0.5) and UNIFORM (the uniform pattern, default 4:8).
 set -euo pipefail
 OUT=${1:?usage: scripts/recon_study.sh OUT [JOBS_FILE]}
 PYTHON=${PYTHON:-.venv/bin/python}
@@ -45,7 +46,7 @@ while read -r name set start perm recon method metric core; do
   [ "$recon" = block ] && extra+=(--reconstruct block)
   [ "$perm" != none ] && extra+=(--permute "$perm")
   case ${method:-uniform} in
-    uniform) extra+=(--method uniform --pattern 4:8) ;;
+    uniform) extra+=(--method uniform --pattern "${UNIFORM:-4:8}") ;;
     measured) extra+=(--method measured) ;;
     *) echo "$name: unknown method $method" >&2; exit 2 ;;
   esac
@@ -56,7 +57,7 @@ while read -r name set start perm recon method metric core; do
   esac
   echo "=== $name $(date -u +%T)"
   "${lock[@]}" "$PYTHON" -m flow prune --metric "${metric:-sparsegpt}" "${flow_args[@]}" \
-    --target 0.5 --calib-set "$set" --eval-start "$start" "${extra[@]}" --log "$log.tmp" \
+    --target "${TARGET:-0.5}" --calib-set "$set" --eval-start "$start" "${extra[@]}" --log "$log.tmp" \
     > "$OUT/prune-$name.out" 2>&1
   mv "$log.tmp" "$log"
   grep perplexity "$OUT/prune-$name.out" | tail -1
