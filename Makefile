@@ -112,7 +112,7 @@ else
 	$(PY) -m silicon $(AREA_CONFIGS) $(if $(AREA_FLAT),--flat $(AREA_FLAT))
 endif
 
-energy: venv apt ## Gate-level energy per MAC on real SmolLM2 jobs + OpenSTA check (build/energy/energy.md; ENERGY_DESIGNS, ENERGY_LAYERS, ENERGY_WORKLOAD)
+energy: venv apt ## Gate-level energy per MAC on real SmolLM2 jobs + OpenSTA check + paper size and whole model composed (build/energy/energy.md; ENERGY_DESIGNS, ENERGY_LAYERS, ENERGY_WORKLOAD)
 	$(PY) -m silicon.energy_flow --layers $(ENERGY_LAYERS) --workload $(ENERGY_WORKLOAD) \
 		$(if $(strip $(ENERGY_DESIGNS)),--designs "$(ENERGY_DESIGNS)")
 
