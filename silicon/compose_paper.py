@@ -48,12 +48,10 @@ from silicon.compose import (
 from silicon.design_units import AREA_REPORTS, COMMITTED_AREA, hier_units, target_units
 from silicon.layer_work import (
     LayerShape,
-    job_cycles_of,
     layer_work,
     mask_dependent,
     pass_geometry,
     with_full_size,
-    workload_work,
 )
 from silicon.liberty import DEFAULT_LIBERTY
 from tb.common.runner import ROOT
@@ -205,8 +203,12 @@ def source(run: dict) -> Source:
 def predict(src: Source, target: str, shapes: list[LayerShape], rule: str) -> dict:
     cfg = HwConfig.named(target)
     units, units_info = target_units(target)
-    work = workload_work(shapes, cfg, src.overhead)
     rates = characterise(in_parts_of(src.energy, RULES[rule]), src.units, src.work, RULES[rule])
+    # Each layer's work once; the composition is linear in the counts, so the layers' energies
+    # add up to the total.
+    per_layer = [layer_work(s, cfg) for s in shapes]
+    works = [Work(w.job_cycles + src.overhead * w.jobs, w.issues) for w in per_layer]
+    work = Work(sum(w.cycles for w in works), sum(w.issues for w in works))
     energy = compose(rates, units, work, RULES[rule])
     joules = sum(totals(energy).values())
     useful = sum(s.useful_macs for s in shapes)
@@ -215,7 +217,7 @@ def predict(src: Source, target: str, shapes: list[LayerShape], rule: str) -> di
         "target": target,
         "rule": rule,
         "cycles": work.cycles,
-        "job_cycles": job_cycles_of(shapes, cfg),
+        "job_cycles": sum(w.job_cycles for w in per_layer),
         "issues": work.issues,
         "cells": units_info["cells"],
         "units_from": units_info["mapping"],
@@ -226,20 +228,14 @@ def predict(src: Source, target: str, shapes: list[LayerShape], rule: str) -> di
         "pj_per_useful_mac": joules * 1e12 / useful,
         "blocks": totals(energy),
         "parts": energy,
-        # Per layer: the same rates on that layer's work alone (the composition is linear in
-        # the counts, so the layers add up to the total).
         "layers": [
             {
                 "layer": s.name,
                 "pattern": f"{s.n}:{s.m}",
-                "job_cycles": job_cycles_of([s], cfg),
-                "joules": sum(
-                    totals(
-                        compose(rates, units, workload_work([s], cfg, src.overhead), RULES[rule])
-                    ).values()
-                ),
+                "job_cycles": lw.job_cycles,
+                "joules": sum(totals(compose(rates, units, w, RULES[rule])).values()),
             }
-            for s in shapes
+            for s, lw, w in zip(shapes, per_layer, works, strict=True)
         ],
     }
 

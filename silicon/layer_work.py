@@ -21,7 +21,7 @@ from golden.cycle_model import (
     jobs_cycles,
     token_chunks,
 )
-from silicon.compose import CompositionError, Work
+from silicon.compose import CompositionError
 
 PassGeometry = tuple[int, int, int, int]  # (P, R, C, G): all a mask's pass count depends on
 
@@ -110,19 +110,6 @@ def layer_work(layer: LayerShape, cfg: HwConfig) -> LayerWork:
     cycles = jobs_cycles(passes, layer.tokens, cfg).total
     chunks = token_chunks(layer.tokens, cfg)
     return LayerWork(len(passes) * len(chunks), cycles, sum(passes) * layer.tokens)
-
-
-def workload_work(shapes: list[LayerShape], cfg: HwConfig, overhead: float) -> Work:
-    """Work of the layers at `cfg`: cycle-model cycles + `overhead` simulated cycles per job
-    (the testbench's CSR programming and idle cycles between jobs)."""
-    works = [layer_work(s, cfg) for s in shapes]
-    cycles = sum(w.job_cycles + overhead * w.jobs for w in works)
-    return Work(cycles, sum(w.issues for w in works))
-
-
-def job_cycles_of(shapes: list[LayerShape], cfg: HwConfig) -> int:
-    """Cycle-model job cycles of the layers (what a replay's RTL CYCLES add up to)."""
-    return sum(layer_work(s, cfg).job_cycles for s in shapes)
 
 
 def with_full_size(shapes: list[LayerShape], model: Mapping[str, LayerShape]) -> list[LayerShape]:
