@@ -31,6 +31,9 @@ RECONSTRUCT_MODES = ("none", "block")
 RECON_STEPS = 50
 RECON_LR = 1e-4
 RECON_BATCH = 2
+# Measured-cost tables after reconstruction: none (costs are the pruner's one-shot damage) or
+# block (the operating point and every probed block reconstructed as the final prune will).
+COST_RECON_MODES = ("none", "block")
 # Weights' dtype; auto: float32 on the CPU, bfloat16 on a GPU (flow.models.resolve_dtype).
 DTYPE_NAMES = ("auto", "float32", "bfloat16", "float16")
 # accelerate's placement strategies for --device-map.

@@ -23,11 +23,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from flow.calibrate import Chunk, capture_inputs, forward_block, forward_with_stats
+from flow.calibrate import BlockInputs, Chunk, capture_inputs, forward_block, forward_with_stats
 from flow.choices import GRANULARITIES, SUBLAYER_COSTS
 from flow.models import LoadedModel, block_sublayers, decoder_blocks
 from flow.pipeline import BlockStats, Selection, block_stats, selection_summary, weights_for
 from flow.prune import PrunePlan, prune_block, sparsegpt_block_patterns
+from flow.reconstruct import ReconParams, reconstruct_block
 from flow.select import Pattern, solve_assignment, sparsity, validate_candidates
 from golden.files import write_atomic
 
@@ -62,6 +63,8 @@ class CostTable:
     item_params: list[int] = field(default_factory=list)
     block_costs: list[list[float]] = field(default_factory=list)
     errors: list[list[float]] = field(default_factory=list)
+    # --cost-recon block: the reconstruction every cost was measured after (ReconParams).
+    reconstruct: dict | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -164,32 +167,59 @@ def _set_block(
     plan: PrunePlan,
     sq_mean: dict[str, torch.Tensor],
     hessian: dict[str, torch.Tensor],
-) -> None:
-    """Block weights := dense weights pruned to `pattern` with this block's statistics."""
+) -> dict[str, torch.Tensor]:
+    """Block weights := dense weights pruned to `pattern` with this block's statistics; the
+    keep-masks by sublayer (empty for a dense pattern)."""
     for name, lin in subs.items():
         lin.weight.copy_(dense[name])
     if pattern[0] != pattern[1]:
-        prune_block(subs, pattern[0], pattern[1], plan, sq_mean, hessian)
+        return prune_block(subs, pattern[0], pattern[1], plan, sq_mean, hessian)
+    return {}
+
+
+# One candidate of one block: its weights and keep-masks by sublayer (masks empty when dense).
+Pruned = tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]
 
 
 @torch.no_grad()
 def _candidate_weights(
     subs: dict[str, nn.Linear], saved: dict, candidates: list[Pattern], plan: PrunePlan
-) -> dict[Pattern, dict[str, torch.Tensor]]:
-    """One block's weights pruned to each candidate from its dense weights and statistics.
-    SparseGPT prunes every candidate in one sweep per shared Hessian (the Hessian inverse and
-    the column steps are shared); the other pruners prune each candidate in place in turn."""
+) -> dict[Pattern, Pruned]:
+    """One block's weights (and keep-masks) pruned to each candidate from its dense weights and
+    statistics. SparseGPT prunes every candidate in one sweep per shared Hessian (the Hessian
+    inverse and the column steps are shared); the other pruners prune each candidate in place
+    in turn."""
     dense = saved["dense"]
-    out = {c: dense for c in candidates if c[0] == c[1]}
+    out: dict[Pattern, Pruned] = {c: (dense, {}) for c in candidates if c[0] == c[1]}
     sparse = [c for c in candidates if c[0] != c[1]]
     if plan.metric == "sparsegpt":
         by_pattern = sparsegpt_block_patterns(dense, saved["hessian"], sparse, plan)
-        out |= {c: {k: w for k, (w, _, _) in per.items()} for c, per in by_pattern.items()}
+        out |= {
+            c: ({k: w for k, (w, _, _) in per.items()}, {k: m for k, (_, m, _) in per.items()})
+            for c, per in by_pattern.items()
+        }
         return out
     for cand in sparse:
-        _set_block(subs, dense, cand, plan, saved["sq_mean"], saved["hessian"])
-        out[cand] = {name: lin.weight.detach().clone() for name, lin in subs.items()}
+        masks = _set_block(subs, dense, cand, plan, saved["sq_mean"], saved["hessian"])
+        out[cand] = ({name: lin.weight.detach().clone() for name, lin in subs.items()}, masks)
     return out
+
+
+def _reconstructed(
+    index: int,
+    block: nn.Module,
+    subs: dict[str, nn.Linear],
+    saved: dict,
+    masks: dict[str, torch.Tensor],
+    recon: ReconParams | None,
+) -> None:
+    """With --cost-recon block: fit the block's current (pruned) weights to the dense block's
+    outputs on its operating-point calibration inputs, as the final prune's reconstruction
+    will (flow.reconstruct). Nothing for a dense candidate or without reconstruction."""
+    if recon is None or not masks:
+        return
+    inp = BlockInputs(index, block, subs, {}, {}, inputs=saved["inputs"], outputs=saved["outputs"])
+    reconstruct_block(inp, masks, recon)
 
 
 @torch.no_grad()
@@ -205,6 +235,7 @@ def measure_costs(
     hyper_m: float = 5.0,
     granularity: str = "block",
     sublayer_cost: str = "measured",
+    recon: ReconParams | None = None,
 ) -> CostTable:
     """Prune to the operating point block by block (as the final prune will), remember each
     block's statistics and probe inputs, then re-prune each block alone to every candidate.
@@ -214,9 +245,22 @@ def measure_costs(
     LLaMA block table; and, for either cost, every sublayer's relative reconstruction error at
     every candidate (needs the calibration Gram matrix, also under Wanda).
 
+    `recon` (--cost-recon block, issue 18): the operating point is reconstructed block by block
+    in the sequential pass, as the final prune reconstructs, and every probed candidate is
+    reconstructed (from its pruner weights, against the dense block's outputs on the same
+    operating-point inputs) before its probe, so a cost is the damage reconstruction leaves.
+    Keeps every block's calibration inputs and dense outputs for the second pass (2 x windows x
+    seqlen x hidden per block); one reconstruction per block and sparse candidate. The probe
+    windows are among the calibration windows the reconstruction fits (as they are among those
+    the pruner's statistics come from).
+
     Leaves the model's weights as it found them. `plan.patterns` is ignored (the operating point
     and the candidates set the patterns); plan.permute applies to every pruning.
     """
+    if recon is not None and not recon.active:
+        recon = None
+    if recon is not None and granularity != "block":
+        raise ValueError("costs after reconstruction are measured per block only")
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity {granularity!r}: use one of {GRANULARITIES}")
     if sublayer_cost not in SUBLAYER_COSTS:
@@ -243,7 +287,10 @@ def measure_costs(
         dense = {name: lin.weight.detach().clone() for name, lin in subs.items()}
         stats.append(block_stats(index, subs, sq_mean, [hyper_m]))
         saved.append({"dense": dense, "sq_mean": sq_mean, "hessian": hess, "probe": probe})
-        _set_block(subs, dense, op, plan, sq_mean, hess)
+        if recon is not None:  # the dense block's outputs on its operating-point inputs
+            saved[-1] |= {"inputs": chunks, "outputs": outs}
+        op_masks = _set_block(subs, dense, op, plan, sq_mean, hess)
+        _reconstructed(index, block, subs, saved[-1], op_masks, recon)
         if op[0] != op[1]:
             outs = forward_block(block, chunks)
         chunks = [Chunk(o, c.kwargs) for o, c in zip(outs, chunks, strict=True)]
@@ -266,17 +313,20 @@ def measure_costs(
         op_weights = {name: lin.weight.detach().clone() for name, lin in subs.items()}
         probed = [c for c in candidates if c != op]
         pruned = _candidate_weights(subs, s, probed, plan)
-        pruned[op] = op_weights
+        pruned[op] = (op_weights, {})
         for j, cand in enumerate(candidates):
             if cand == op:
                 continue
             for name, lin in subs.items():
-                lin.weight.copy_(pruned[cand][name])
+                lin.weight.copy_(pruned[cand][0][name])
+            _reconstructed(index, block, subs, s, pruned[cand][1], recon)
             out = _run_from(blocks, index, s["probe"])
             costs[index, j] = probe_loss(lm, out, ids_chunks) - base
             bar.update()
         for name, lin in subs.items():
             lin.weight.copy_(op_weights[name])
+        for done in ("inputs", "outputs"):  # this block's second pass is over: free them
+            s.pop(done, None)
         if per_sublayer:
             for name, lin in subs.items():
                 items.append(f"{index}.{name}")
@@ -284,14 +334,14 @@ def measure_costs(
                 item_params.append(lin.weight.numel())
                 h = s["hessian"][name]
                 errors.append(
-                    [relative_error(s["dense"][name], pruned[c][name], h) for c in candidates]
+                    [relative_error(s["dense"][name], pruned[c][0][name], h) for c in candidates]
                 )
                 row = [0.0] * len(candidates)
                 if sublayer_cost == "measured":
                     for j, cand in enumerate(candidates):
                         if cand == op:
                             continue
-                        lin.weight.copy_(pruned[cand][name])
+                        lin.weight.copy_(pruned[cand][0][name])
                         out = _run_from(blocks, index, s["probe"])
                         row[j] = probe_loss(lm, out, ids_chunks) - base
                         bar.update()
@@ -333,6 +383,7 @@ def measure_costs(
         item_params=item_params,
         block_costs=block_costs,
         errors=errors,
+        reconstruct=None if recon is None else recon.as_dict(),
     )
 
 
@@ -397,6 +448,7 @@ def select_measured(
         "probe": [table.probe_windows, table.probe_seqlen],
         "base_loss": table.base_loss,
         "hyper_m": table.hyper_m,
+        "cost_recon": table.reconstruct,
     }
     return selection_summary(
         f"measured ({table.metric})",

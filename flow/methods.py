@@ -25,6 +25,7 @@ from flow.pipeline import (
     select_uniform,
 )
 from flow.prune import PrunePlan
+from flow.reconstruct import recon_params
 from flow.select import parse_candidates
 from flow.session import Context
 
@@ -61,6 +62,9 @@ def cost_table(ctx: Context, a: argparse.Namespace, metric: str, mask: str) -> C
         material |= {"granularity": a.granularity, "sublayer_cost": a.sublayer_cost}
     if a.permute != "none":
         material["permute"] = a.permute
+    recon = recon_params(a) if getattr(a, "cost_recon", "none") != "none" else None
+    if recon is not None:
+        material["cost_recon"] = recon.as_dict()
     path = a.cost_cache / f"costs-{costs_key(material)[:16]}.json"
     table = load_cached_costs(path)
     if table is not None:
@@ -79,6 +83,7 @@ def cost_table(ctx: Context, a: argparse.Namespace, metric: str, mask: str) -> C
         a.hyper_m,
         a.granularity,
         a.sublayer_cost,
+        recon,
     )
     save_costs(path, table)
     print(f"measured costs: {table.seconds:.1f} s, cached in {path}", flush=True)

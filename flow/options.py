@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from flow.choices import (
+    COST_RECON_MODES,
     DEFAULT_TEXT,
     DEVICE_MAPS,
     DTYPE_NAMES,
@@ -256,6 +257,16 @@ def add_common(p: argparse.ArgumentParser, n_eval: int) -> None:
         "7x the probes of a LLaMA block) or split (block costs shared by each sublayer's "
         "relative reconstruction error; measured tables report split's rank correlation) "
         "(default: measured)",
+    )
+    r.add_argument(
+        "--cost-recon",
+        choices=COST_RECON_MODES,
+        default="none",
+        help="measured-cost selection with --reconstruct block: block measures every cost "
+        "after reconstruction (the operating point and each probed block fitted as the final "
+        "prune will, with the same --recon-* values), so the table prices the damage "
+        "reconstruction leaves, not the pruner's one-shot damage; one reconstruction per block "
+        "and candidate (default: none)",
     )
     l18 = p.add_argument_group("pruning")
     l18.add_argument(
@@ -501,6 +512,22 @@ def check_options(a: argparse.Namespace, methods: Iterable[str] = ()) -> HwConfi
             f"--granularity {a.granularity}: only the measured-cost selection chooses per "
             "sublayer (--method measured, or measured in --methods)"
         )
+    if getattr(a, "cost_recon", "none") != "none":
+        if methods and "measured" not in methods:
+            raise ValueError(
+                f"--cost-recon {a.cost_recon}: only the measured-cost selection measures costs "
+                "(--method measured, or measured in --methods)"
+            )
+        if getattr(a, "reconstruct", "none") == "none":
+            raise ValueError(
+                f"--cost-recon {a.cost_recon}: needs --reconstruct block (the costs are "
+                "measured after the reconstruction the final prune applies)"
+            )
+        if getattr(a, "granularity", "block") != "block":
+            raise ValueError(
+                f"--cost-recon {a.cost_recon}: block granularity only (a sublayer probed "
+                "alone has no reconstruction of its own)"
+            )
     if getattr(a, "granularity", "block") != "block" and a.dense_ends:
         raise ValueError("--dense-ends applies to block granularity only")
     if "measured" in methods and a.operating_point is not None:

@@ -5,7 +5,8 @@
 # resumable (a run whose JSON log exists is skipped). Summary: scripts/recon_summary.py OUT.
 # Usage: scripts/recon_study.sh OUT [JOBS_FILE]
 #   JOBS_FILE lines: NAME SET EVAL_START PERMUTE RECON [METHOD [METRIC [CORE]]]; METHOD uniform
-#   (4:8, the default) or measured (the measured-cost selection per block, cost table cached);
+#   (4:8, the default), measured (the measured-cost selection per block, cost table cached) or
+#   measured-cr (the same with --cost-recon block: costs measured after reconstruction);
 #   METRIC sparsegpt (default) or wanda; CORE paper_g1 (default: standard masks) or paper (G = C:
 #   pair-shared masks, the ones that core runs at full speed).
 #   FLOW_ARGS adds options to every run (e.g. "--device cuda --model X.gguf --text Y");
@@ -48,6 +49,7 @@ while read -r name set start perm recon method metric core; do
   case ${method:-uniform} in
     uniform) extra+=(--method uniform --pattern "${UNIFORM:-4:8}") ;;
     measured) extra+=(--method measured) ;;
+    measured-cr) extra+=(--method measured --cost-recon block) ;;
     *) echo "$name: unknown method $method" >&2; exit 2 ;;
   esac
   case ${core:-paper_g1} in

@@ -102,12 +102,23 @@ def _run_key(a: argparse.Namespace, seed: int, metric: str, mask: str, label: st
         }
         if a.granularity != "block":  # issue 18; absent by default so old keys stay valid
             keyed |= {"granularity": a.granularity, "sublayer_cost": a.sublayer_cost}
+        if a.cost_recon != "none":
+            keyed["cost_recon"] = a.cost_recon
     if a.permute != "none":
         keyed["permute"] = a.permute
         keyed["resolved"] = str(measured_candidates(HwConfig.named(a.hw_config).P))
     keyed |= {k: str(v) for k, v in recon_key(a).items()}  # empty with --reconstruct none
     blob = json.dumps([keyed, seed, metric, mask, label], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _label_suffix(a: argparse.Namespace, label: str) -> str:
+    """Reconstructed runs, and measured selections from costs after reconstruction, get their
+    own rows in the report."""
+    suffix = " +recon" if a.reconstruct != "none" else ""
+    if label == "measured" and a.cost_recon != "none":
+        suffix += " +cost-recon"
+    return suffix
 
 
 def _names(option: str, text: str, allowed: tuple[str, ...]) -> list[str]:
@@ -244,7 +255,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
                         restore_weights(lm, snapshot)
                         done[key] = {
                             # Reconstructed runs get their own rows in the report.
-                            "label": label + (" +recon" if a.reconstruct != "none" else ""),
+                            "label": label + _label_suffix(a, label),
                             "metric": metric,
                             "mask": mask,
                             "seed": seed,
@@ -256,6 +267,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
                             "zeros": result.zero_fraction,
                             "granularity": sel.granularity,
                             "permute": a.permute,
+                            "cost_recon": a.cost_recon if label == "measured" else "none",
                             "reconstruction": result.reconstruction,
                             "ppl": ppl,
                             "latency": tally.as_dict() if tally else None,

@@ -55,7 +55,12 @@ _KEYED = (
     "batch",
 )
 # Issue 18 options: keyed only when not the default (earlier exports keep their keys).
-_KEYED_NEW = {"granularity": "block", "sublayer_cost": "measured", "permute": "none"}
+_KEYED_NEW = {
+    "granularity": "block",
+    "sublayer_cost": "measured",
+    "permute": "none",
+    "cost_recon": "none",
+}
 
 
 def export_options(a: argparse.Namespace) -> dict:
