@@ -34,6 +34,9 @@ RECON_BATCH = 2
 # Measured-cost tables after reconstruction: none (costs are the pruner's one-shot damage) or
 # block (the operating point and every probed block reconstructed as the final prune will).
 COST_RECON_MODES = ("none", "block")
+# Plan check (flow.plan_check): none, or uniform (a mixed plan is kept only when it beats the
+# uniform pattern at the operating point on calibration windows its costs never probed).
+PLAN_CHECKS = ("none", "uniform")
 # Weights' dtype; auto: float32 on the CPU, bfloat16 on a GPU (flow.models.resolve_dtype).
 DTYPE_NAMES = ("auto", "float32", "bfloat16", "float16")
 # accelerate's placement strategies for --device-map.

@@ -26,7 +26,7 @@ from flow.pipeline import (
 )
 from flow.prune import PrunePlan
 from flow.reconstruct import recon_params
-from flow.select import parse_candidates
+from flow.select import Pattern, parse_candidates
 from flow.session import Context
 
 
@@ -37,10 +37,15 @@ def run_stats(ctx: Context, a: argparse.Namespace, extra_hm: list[float] = ()) -
     return collect_stats(ctx.lm, ctx.windows.calib, a.batch, hms, ref)
 
 
+def operating_pattern(a: argparse.Namespace, cands: tuple[Pattern, ...]) -> Pattern:
+    """--operating-point, else the candidate nearest the target (flow.measured)."""
+    return tuple(a.operating_point[0]) if a.operating_point else operating_point(cands, a.target)
+
+
 def cost_table(ctx: Context, a: argparse.Namespace, metric: str, mask: str) -> CostTable:
     """Measured costs under `metric`/`mask`, from the cache when every input is the same."""
     cands = candidates_for(a, "measured", ctx.hw.P)
-    op = a.operating_point[0] if a.operating_point else operating_point(cands, a.target)
+    op = operating_pattern(a, cands)
     if op not in cands:
         raise ValueError(f"operating point {op[0]}:{op[1]} is not among the candidates")
     material = {
@@ -113,3 +118,21 @@ def select_method(
     if method == "uniform":
         return select_uniform(stats, parse_candidates(a.pattern)[0], P)
     raise ValueError(f"unknown method {method!r}")
+
+
+def uniform_fallback(
+    ctx: Context,
+    a: argparse.Namespace,
+    method: str,
+    stats: list[BlockStats] | None,
+    metric: str,
+    mask: str,
+) -> Selection:
+    """What --plan-check uniform falls back to: every block at the operating point of
+    `method`'s candidates (for measured, the pattern its costs were measured around)."""
+    op = operating_pattern(a, candidates_for(a, method, ctx.hw.P))
+    if method == "measured":
+        stats = cost_table(ctx, a, metric, mask).stats  # a cache hit by now
+    if stats is None:
+        stats = run_stats(ctx, a)
+    return select_uniform(stats, op, ctx.hw.P)

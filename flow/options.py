@@ -23,6 +23,7 @@ from flow.choices import (
     MASK_MODES,
     METRICS,
     PERMUTE_MODES,
+    PLAN_CHECKS,
     RECON_BATCH,
     RECON_LR,
     RECON_STEPS,
@@ -313,6 +314,36 @@ def add_reconstruct(g: argparse._ArgumentGroup) -> None:
     )
 
 
+def add_plan_check(p: argparse.ArgumentParser) -> None:
+    """Commands that prune (prune, export): flow.plan_check."""
+    p.add_argument(
+        "--plan-check",
+        choices=PLAN_CHECKS,
+        default="none",
+        help="uniform: prune the model both to the selection's plan and to the uniform pattern "
+        "at the operating point, and keep the plan only when its loss on the calibration "
+        "windows from --probe-windows on (never probed, never evaluated) is lower; two prunes "
+        "(default: none)",
+    )
+
+
+def check_plan_check(a: argparse.Namespace) -> None:
+    mode = getattr(a, "plan_check", "none")
+    if mode == "none":
+        return
+    if getattr(a, "method", None) == "uniform":
+        raise ValueError(
+            f"--plan-check {mode}: --method uniform has no mixed plan to check (use it with "
+            "measured, flow or owl)"
+        )
+    if a.probe_windows >= a.nsamples:
+        raise ValueError(
+            f"--plan-check {mode}: checks on the calibration windows from --probe-windows "
+            f"({a.probe_windows}) to --nsamples ({a.nsamples}); there are none: raise "
+            "--nsamples or lower --probe-windows"
+        )
+
+
 def check_reconstruct(a: argparse.Namespace) -> None:
     mode = getattr(a, "reconstruct", "none")
     given = [
@@ -485,6 +516,7 @@ def check_common(a: argparse.Namespace, P: int) -> None:
     check_out_path("--log", a.log, folder=False)
     check_out_path("--cost-cache", a.cost_cache, folder=True)
     check_reconstruct(a)
+    check_plan_check(a)
 
 
 def check_options(a: argparse.Namespace, methods: Iterable[str] = ()) -> HwConfig:

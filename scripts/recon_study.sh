@@ -5,8 +5,10 @@
 # resumable (a run whose JSON log exists is skipped). Summary: scripts/recon_summary.py OUT.
 # Usage: scripts/recon_study.sh OUT [JOBS_FILE]
 #   JOBS_FILE lines: NAME SET EVAL_START PERMUTE RECON [METHOD [METRIC [CORE]]]; METHOD uniform
-#   (4:8, the default), measured (the measured-cost selection per block, cost table cached) or
-#   measured-cr (the same with --cost-recon block: costs measured after reconstruction);
+#   (4:8, the default), measured (the measured-cost selection per block, cost table cached),
+#   measured-cr (the same with --cost-recon block: costs measured after reconstruction) or
+#   measured-pc (with --plan-check uniform: the plan kept only if it beats the uniform pattern
+#   on unprobed calibration windows; its log holds both models' perplexities);
 #   METRIC sparsegpt (default) or wanda; CORE paper_g1 (default: standard masks) or paper (G = C:
 #   pair-shared masks, the ones that core runs at full speed).
 #   FLOW_ARGS adds options to every run (e.g. "--device cuda --model X.gguf --text Y");
@@ -50,6 +52,7 @@ while read -r name set start perm recon method metric core; do
     uniform) extra+=(--method uniform --pattern "${UNIFORM:-4:8}") ;;
     measured) extra+=(--method measured) ;;
     measured-cr) extra+=(--method measured --cost-recon block) ;;
+    measured-pc) extra+=(--method measured --plan-check uniform) ;;
     *) echo "$name: unknown method $method" >&2; exit 2 ;;
   esac
   case ${core:-paper_g1} in

@@ -46,7 +46,7 @@ def _choosing(pair: str) -> bool:
     return "-w" not in pair and int(pair[1:]) <= 2
 
 
-def _stats(values: list[float]) -> tuple[float, float]:
+def mean_std(values: list[float]) -> tuple[float, float]:
     mean = sum(values) / len(values)
     var = sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
     return mean, math.sqrt(var)
@@ -85,7 +85,7 @@ def gains(runs: dict[str, dict], base_suffix: str, new_suffix: str) -> list[tupl
 
 
 def _gain_row(what: str, where: str, pairs: list[tuple[str, float]]) -> str:
-    mean, std = _stats([g for _, g in pairs])
+    mean, std = mean_std([g for _, g in pairs])
     sig = f"{mean / std:.1f}" if std > 0 else "-"
     each = ", ".join(f"{p} {g:.2f}" for p, g in pairs)
     return f"| {what} | {where} | {each} | {mean:.2f} +- {std:.2f} | {sig} |"

@@ -12,6 +12,7 @@ from flow.commands.select import add_method
 from flow.options import (
     REPO,
     add_common,
+    add_plan_check,
     add_pruner,
     candidates_text,
     check_options,
@@ -60,6 +61,7 @@ _KEYED_NEW = {
     "sublayer_cost": "measured",
     "permute": "none",
     "cost_recon": "none",
+    "plan_check": "none",
 }
 
 
@@ -80,9 +82,10 @@ def cmd_export(a: argparse.Namespace) -> int:
     from flow.data import texts_sha256
     from flow.evaluate import perplexity
     from flow.export import build_stimulus, cache_key, cached, code_version
-    from flow.methods import cost_table, run_stats, select_method
+    from flow.methods import cost_table, run_stats, select_method, uniform_fallback
     from flow.models import default_model_path, model_identity
     from flow.pipeline import ExportCapture, prune_model
+    from flow.plan_check import check_plan
     from flow.reconstruct import recon_params
     from flow.session import base_log, print_selection, setup, usage, write_log
     from golden.stimulus import save_stimulus
@@ -117,8 +120,25 @@ def cmd_export(a: argparse.Namespace) -> int:
     print_selection(sel)
     stages["select"] = time.perf_counter() - t0 - sum(stages.values())
     capture = ExportCapture(a.sublayer, a.all_sublayers, a.max_cout, a.tokens)
-    plan = sel.plan(a.metric, a.mask, ctx.hw.sel_width, a.permute)
-    result = prune_model(ctx.lm, ctx.windows.calib, a.batch, plan, capture, recon=recon_params(a))
+    check = None
+    if a.plan_check == "none":
+        plan = sel.plan(a.metric, a.mask, ctx.hw.sel_width, a.permute)
+        result = prune_model(
+            ctx.lm, ctx.windows.calib, a.batch, plan, capture, recon=recon_params(a)
+        )
+    else:  # the evaluation perplexity is measured once, below, on the kept model
+        fallback = uniform_fallback(ctx, a, a.method, stats, a.metric, a.mask)
+        sel, result, check = check_plan(
+            ctx.lm,
+            ctx.windows.calib,
+            a.batch,
+            sel,
+            fallback,
+            lambda s: s.plan(a.metric, a.mask, ctx.hw.sel_width, a.permute),
+            recon_params(a),
+            a.probe_windows,
+            capture=capture,
+        )
     stages["prune"] = time.perf_counter() - t0 - sum(stages.values())
     ppl = perplexity(ctx.lm, ctx.windows.eval, a.batch) if ctx.windows.eval.shape[0] else None
     if ppl is not None:
@@ -135,6 +155,7 @@ def cmd_export(a: argparse.Namespace) -> int:
         "patterns": [f"{n}:{m}" for n, m in sel.patterns],
         "granularity": sel.granularity,
         "permute": a.permute,
+        "plan_check": None if check is None else check.as_dict(),
         "achieved_sparsity": sel.achieved,
         "zero_fraction": result.zero_fraction,
         "perplexity": ppl,  # None unless --eval-windows > 0 (windows["eval_range"])
@@ -175,6 +196,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_common(s, 0)
     add_method(s, "measured")
     add_pruner(s)
+    add_plan_check(s)
     s.add_argument(
         "--sublayer",
         default=None,

@@ -8,7 +8,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 from flow.commands.select import add_method
-from flow.options import REPO, add_common, add_pruner, check_options, check_out_path
+from flow.options import (
+    REPO,
+    add_common,
+    add_plan_check,
+    add_pruner,
+    check_options,
+    check_out_path,
+)
 from golden.config import HwConfig
 from golden.files import atomic_path
 
@@ -20,8 +27,9 @@ def check_prune(a: argparse.Namespace) -> HwConfig:
 
 def cmd_prune(a: argparse.Namespace) -> int:
     from flow.evaluate import perplexity
-    from flow.methods import run_stats, select_method
+    from flow.methods import run_stats, select_method, uniform_fallback
     from flow.pipeline import prune_model
+    from flow.plan_check import check_plan
     from flow.reconstruct import recon_params
     from flow.session import base_log, print_selection, setup, usage, write_log
 
@@ -29,12 +37,30 @@ def cmd_prune(a: argparse.Namespace) -> int:
     stats = None if a.method == "measured" else run_stats(ctx, a)
     sel = select_method(a.method, ctx, a, stats, a.metric, a.mask)
     print_selection(sel)
-    plan = sel.plan(a.metric, a.mask, ctx.hw.sel_width, a.permute)
-    result = prune_model(ctx.lm, ctx.windows.calib, a.batch, plan, recon=recon_params(a))
+    check = None
+    if a.plan_check == "none":
+        plan = sel.plan(a.metric, a.mask, ctx.hw.sel_width, a.permute)
+        result = prune_model(ctx.lm, ctx.windows.calib, a.batch, plan, recon=recon_params(a))
+    else:
+        fallback = uniform_fallback(ctx, a, a.method, stats, a.metric, a.mask)
+        sel, result, check = check_plan(
+            ctx.lm,
+            ctx.windows.calib,
+            a.batch,
+            sel,
+            fallback,
+            lambda s: s.plan(a.metric, a.mask, ctx.hw.sel_width, a.permute),
+            recon_params(a),
+            a.probe_windows,
+            ctx.windows.eval,
+        )
     print(f"pruned: {result.zero_fraction:.4f} of the linear-sublayer weights are zero")
     ppl = None
-    if ctx.windows.eval.shape[0]:
+    if check is not None and check.eval_perplexity is not None:
+        ppl = check.eval_perplexity["plan" if check.kept == "plan" else "uniform"]
+    elif ctx.windows.eval.shape[0]:
         ppl = perplexity(ctx.lm, ctx.windows.eval, a.batch)
+    if ppl is not None:
         print(f"perplexity on evaluation tokens {ctx.windows.spec.eval_range}: {ppl:.3f}")
     if a.save:
         with atomic_path(a.save) as folder:  # a model folder is whole or absent
@@ -47,6 +73,7 @@ def cmd_prune(a: argparse.Namespace) -> int:
         "zero_fraction": result.zero_fraction,
         "layer_zero_fraction": result.layer_zero_fraction,
         "reconstruction": result.reconstruction,
+        "plan_check": None if check is None else check.as_dict(),
         "perplexity": ppl,
         "seconds": time.perf_counter() - ctx.t0,
         **usage(),
@@ -60,5 +87,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_common(s, 16)
     add_method(s, "flow")
     add_pruner(s)
+    add_plan_check(s)
     s.add_argument("--save", type=Path, default=None, help="save the pruned model here")
     s.set_defaults(func=cmd_prune, check=check_prune)
