@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+import torch
+
 from flow.export import code_version
 from flow.measured import (
     CostTable,
@@ -18,12 +20,16 @@ from flow.measured import (
 from flow.options import candidates_for, flow_params
 from flow.pipeline import (
     BlockStats,
+    ExportCapture,
+    PruneResult,
     Selection,
     collect_stats,
+    prune_model,
     select_flow,
     select_owl,
     select_uniform,
 )
+from flow.plan_check import PlanCheck, check_plan
 from flow.prune import PrunePlan
 from flow.reconstruct import recon_params
 from flow.select import Pattern, parse_candidates
@@ -136,3 +142,38 @@ def uniform_fallback(
     if stats is None:
         stats = run_stats(ctx, a)
     return select_uniform(stats, op, ctx.hw.P)
+
+
+def prune_selection(
+    ctx: Context,
+    a: argparse.Namespace,
+    sel: Selection,
+    stats: list[BlockStats] | None,
+    capture: ExportCapture | None = None,
+    eval_ids: torch.Tensor | None = None,
+) -> tuple[Selection, PruneResult, PlanCheck | None]:
+    """Prune the model to `sel` with --metric/--mask/--permute/--reconstruct; with --plan-check
+    uniform, to whichever of `sel` and the uniform fallback the check keeps (flow.plan_check;
+    `eval_ids`: the evaluation windows whose perplexity it records for both)."""
+
+    def plan_of(s: Selection) -> PrunePlan:
+        return s.plan(a.metric, a.mask, ctx.hw.sel_width, a.permute)
+
+    if getattr(a, "plan_check", "none") == "none":
+        result = prune_model(
+            ctx.lm, ctx.windows.calib, a.batch, plan_of(sel), capture, recon=recon_params(a)
+        )
+        return sel, result, None
+    fallback = uniform_fallback(ctx, a, a.method, stats, a.metric, a.mask)
+    return check_plan(
+        ctx.lm,
+        ctx.windows.calib,
+        a.batch,
+        sel,
+        fallback,
+        plan_of,
+        recon_params(a),
+        a.probe_windows,
+        eval_ids,
+        capture,
+    )

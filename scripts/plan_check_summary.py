@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from recon_summary import mean_std
+from recon_summary import spread_cells, summary_main
 
 
 def collect(out: Path) -> dict[str, dict]:
@@ -47,10 +47,8 @@ def collect(out: Path) -> dict[str, dict]:
 
 
 def _gain_row(what: str, gains: list[float]) -> str:
-    mean, std = mean_std(gains)
-    sig = f"{mean / std:.1f}" if std > 0 else "-"
     each = ", ".join(f"{g:.2f}" for g in gains)
-    return f"| {what} | {each} | {mean:.2f} +- {std:.2f} | {sig} |"
+    return f"| {what} | {each} | {spread_cells(gains)} |"
 
 
 def summary(runs: dict[str, dict]) -> str:
@@ -88,20 +86,7 @@ def summary(runs: dict[str, dict]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print(__doc__, file=sys.stderr)
-        return 2
-    out = Path(argv[0])
-    runs = collect(out)
-    if not runs:
-        print(
-            f"no plan-checked prune-*.json (with evaluation windows) under {out}", file=sys.stderr
-        )
-        return 1
-    text = summary(runs)
-    (out / "plan_check.md").write_text(text)
-    print(text, end="")
-    return 0
+    return summary_main(argv, __doc__, collect, summary, "plan_check.md")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import json
 import math
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 # (what, first variant's suffix, second variant's suffix): gain = first - second.
@@ -84,11 +85,16 @@ def gains(runs: dict[str, dict], base_suffix: str, new_suffix: str) -> list[tupl
     return out
 
 
-def _gain_row(what: str, where: str, pairs: list[tuple[str, float]]) -> str:
-    mean, std = mean_std([g for _, g in pairs])
+def spread_cells(gains: list[float]) -> str:
+    """The last two table cells of a row of paired gains: mean +- std, and mean / std."""
+    mean, std = mean_std(gains)
     sig = f"{mean / std:.1f}" if std > 0 else "-"
+    return f"{mean:.2f} +- {std:.2f} | {sig}"
+
+
+def _gain_row(what: str, where: str, pairs: list[tuple[str, float]]) -> str:
     each = ", ".join(f"{p} {g:.2f}" for p, g in pairs)
-    return f"| {what} | {where} | {each} | {mean:.2f} +- {std:.2f} | {sig} |"
+    return f"| {what} | {where} | {each} | {spread_cells([g for _, g in pairs])} |"
 
 
 def summary(runs: dict[str, dict]) -> str:
@@ -125,19 +131,30 @@ def summary(runs: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str]) -> int:
+def summary_main(
+    argv: list[str],
+    usage: str,
+    collect_runs: Callable[[Path], dict[str, dict]],
+    render: Callable[[dict[str, dict]], str],
+    filename: str,
+) -> int:
+    """The command line of a study summary: OUT -> OUT/filename (also printed)."""
     if len(argv) != 1:
-        print(__doc__, file=sys.stderr)
+        print(usage, file=sys.stderr)
         return 2
     out = Path(argv[0])
-    runs = collect(out)
+    runs = collect_runs(out)
     if not runs:
-        print(f"no prune-*.json under {out}", file=sys.stderr)
+        print(f"no usable prune-*.json under {out}", file=sys.stderr)
         return 1
-    text = summary(runs)
-    (out / "summary.md").write_text(text)
+    text = render(runs)
+    (out / filename).write_text(text)
     print(text, end="")
     return 0
+
+
+def main(argv: list[str]) -> int:
+    return summary_main(argv, __doc__, collect, summary, "summary.md")
 
 
 if __name__ == "__main__":

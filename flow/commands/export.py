@@ -82,11 +82,9 @@ def cmd_export(a: argparse.Namespace) -> int:
     from flow.data import texts_sha256
     from flow.evaluate import perplexity
     from flow.export import build_stimulus, cache_key, cached, code_version
-    from flow.methods import cost_table, run_stats, select_method, uniform_fallback
+    from flow.methods import cost_table, prune_selection, run_stats, select_method
     from flow.models import default_model_path, model_identity
-    from flow.pipeline import ExportCapture, prune_model
-    from flow.plan_check import check_plan
-    from flow.reconstruct import recon_params
+    from flow.pipeline import ExportCapture
     from flow.session import base_log, print_selection, setup, usage, write_log
     from golden.stimulus import save_stimulus
 
@@ -120,25 +118,7 @@ def cmd_export(a: argparse.Namespace) -> int:
     print_selection(sel)
     stages["select"] = time.perf_counter() - t0 - sum(stages.values())
     capture = ExportCapture(a.sublayer, a.all_sublayers, a.max_cout, a.tokens)
-    check = None
-    if a.plan_check == "none":
-        plan = sel.plan(a.metric, a.mask, ctx.hw.sel_width, a.permute)
-        result = prune_model(
-            ctx.lm, ctx.windows.calib, a.batch, plan, capture, recon=recon_params(a)
-        )
-    else:  # the evaluation perplexity is measured once, below, on the kept model
-        fallback = uniform_fallback(ctx, a, a.method, stats, a.metric, a.mask)
-        sel, result, check = check_plan(
-            ctx.lm,
-            ctx.windows.calib,
-            a.batch,
-            sel,
-            fallback,
-            lambda s: s.plan(a.metric, a.mask, ctx.hw.sel_width, a.permute),
-            recon_params(a),
-            a.probe_windows,
-            capture=capture,
-        )
+    sel, result, check = prune_selection(ctx, a, sel, stats, capture)
     stages["prune"] = time.perf_counter() - t0 - sum(stages.values())
     ppl = perplexity(ctx.lm, ctx.windows.eval, a.batch) if ctx.windows.eval.shape[0] else None
     if ppl is not None:

@@ -27,33 +27,14 @@ def check_prune(a: argparse.Namespace) -> HwConfig:
 
 def cmd_prune(a: argparse.Namespace) -> int:
     from flow.evaluate import perplexity
-    from flow.methods import run_stats, select_method, uniform_fallback
-    from flow.pipeline import prune_model
-    from flow.plan_check import check_plan
-    from flow.reconstruct import recon_params
+    from flow.methods import prune_selection, run_stats, select_method
     from flow.session import base_log, print_selection, setup, usage, write_log
 
     ctx = setup(a)
     stats = None if a.method == "measured" else run_stats(ctx, a)
     sel = select_method(a.method, ctx, a, stats, a.metric, a.mask)
     print_selection(sel)
-    check = None
-    if a.plan_check == "none":
-        plan = sel.plan(a.metric, a.mask, ctx.hw.sel_width, a.permute)
-        result = prune_model(ctx.lm, ctx.windows.calib, a.batch, plan, recon=recon_params(a))
-    else:
-        fallback = uniform_fallback(ctx, a, a.method, stats, a.metric, a.mask)
-        sel, result, check = check_plan(
-            ctx.lm,
-            ctx.windows.calib,
-            a.batch,
-            sel,
-            fallback,
-            lambda s: s.plan(a.metric, a.mask, ctx.hw.sel_width, a.permute),
-            recon_params(a),
-            a.probe_windows,
-            ctx.windows.eval,
-        )
+    sel, result, check = prune_selection(ctx, a, sel, stats, eval_ids=ctx.windows.eval)
     print(f"pruned: {result.zero_fraction:.4f} of the linear-sublayer weights are zero")
     ppl = None
     if check is not None and check.eval_perplexity is not None:
