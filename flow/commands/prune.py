@@ -38,7 +38,7 @@ def cmd_prune(a: argparse.Namespace) -> int:
     print(f"pruned: {result.zero_fraction:.4f} of the linear-sublayer weights are zero")
     ppl = None
     if check is not None and check.eval_perplexity is not None:
-        ppl = check.eval_perplexity["plan" if check.kept == "plan" else "uniform"]
+        ppl = check.eval_perplexity[check.kept]  # the kept model, measured in the check
     elif ctx.windows.eval.shape[0]:
         ppl = perplexity(ctx.lm, ctx.windows.eval, a.batch)
     if ppl is not None:
