@@ -105,45 +105,30 @@ def check_plan(
     to the kept one, and `capture` (if any) holds the kept prune's export capture."""
     t0 = time.perf_counter()
     held = check_windows(calib, probe_windows)
-    if is_uniform(sel, tuple(fallback.patterns[0])):  # nothing to compare: prune once
-        result, loss, own = _prune_and_score(lm, calib, batch, plan_of(sel), recon, held, capture)
-        if capture is not None and own is not None:
-            capture.kept[:] = own.kept
-        ppl = None
-        if eval_ids is not None and eval_ids.shape[0]:
-            value = perplexity(lm, eval_ids, batch)
-            ppl = {"plan": value, "uniform": value}
-        record = PlanCheck(
-            "plan",
-            sel.method,
-            fallback.method,
-            [probe_windows, int(calib.shape[0])],
-            int(held.shape[0] * (held.shape[1] - 1)),
-            loss,
-            loss,
-            ppl,
-            time.perf_counter() - t0,
-        )
-        print(f"plan check: {sel.method} is {fallback.method}; nothing to compare", flush=True)
-        return sel, result, record
-    dense = snapshot_weights(lm)
+    same = is_uniform(sel, tuple(fallback.patterns[0]))  # nothing to compare: prune once
+    dense = None if same else snapshot_weights(lm)
     res_plan, loss_plan, cap_plan = _prune_and_score(
         lm, calib, batch, plan_of(sel), recon, held, capture
     )
-    ppl: dict[str, float] | None = None
-    if eval_ids is not None and eval_ids.shape[0]:
-        ppl = {"plan": perplexity(lm, eval_ids, batch)}
-    pruned_plan = snapshot_weights(lm)
-    restore_weights(lm, dense)
-    del dense
-    res_uni, loss_uni, cap_uni = _prune_and_score(
-        lm, calib, batch, plan_of(fallback), recon, held, capture
-    )
-    if ppl is not None:
-        ppl["uniform"] = perplexity(lm, eval_ids, batch)
-    keep_plan = loss_plan < loss_uni
-    if keep_plan:
-        restore_weights(lm, pruned_plan)
+    measure_eval = eval_ids is not None and eval_ids.shape[0] > 0
+    ppl = {"plan": perplexity(lm, eval_ids, batch)} if measure_eval else None
+    if dense is None:
+        res_uni, loss_uni, cap_uni = res_plan, loss_plan, cap_plan
+        if ppl is not None:
+            ppl["uniform"] = ppl["plan"]
+        keep_plan = True
+    else:
+        pruned_plan = snapshot_weights(lm)
+        restore_weights(lm, dense)
+        del dense
+        res_uni, loss_uni, cap_uni = _prune_and_score(
+            lm, calib, batch, plan_of(fallback), recon, held, capture
+        )
+        if ppl is not None:
+            ppl["uniform"] = perplexity(lm, eval_ids, batch)
+        keep_plan = loss_plan < loss_uni
+        if keep_plan:
+            restore_weights(lm, pruned_plan)
     kept_cap = cap_plan if keep_plan else cap_uni
     if capture is not None and kept_cap is not None:
         capture.kept[:] = kept_cap.kept
